@@ -1,0 +1,39 @@
+import { fileURLToPath } from 'node:url';
+import { runner } from 'node-pg-migrate';
+import pg from 'pg';
+
+// int8 as JS number: counts and byte sizes here stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export type Db = pg.Pool;
+
+export function createDb(url: string, max = 10): Db {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000, application_name: 'bk-catalog' });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  return pool;
+}
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
+
+/**
+ * Applies pending migrations. node-pg-migrate takes an advisory lock, so several API and
+ * worker processes starting at once apply each migration exactly once.
+ */
+export async function migrate(url: string): Promise<string[]> {
+  const ran = await runner({
+    databaseUrl: url,
+    dir: MIGRATIONS_DIR,
+    direction: 'up',
+    migrationsTable: 'bk_migrations',
+    singleTransaction: true,
+    log: () => {},
+    verbose: false,
+  });
+  return ran.map((m) => m.name);
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}

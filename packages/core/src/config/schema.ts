@@ -1,0 +1,159 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. Every key the processes read is here; nothing else reads
+ * `process.env`. Secrets (URLs with passwords, API keys, S3 secrets, encryption keys) have
+ * no defaults.
+ */
+
+const sourceName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'source names are lowercase letters, digits, "-" and "_" (max 63)');
+
+const postgresSource = z
+  .object({
+    kind: z.literal('postgres'),
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+    /** RPO target in minutes (how old the newest good backup may be). */
+    rpoTargetMinutes: z.number().int().positive().optional(),
+    /** RTO target in minutes (how long a restore may take). */
+    rtoTargetMinutes: z.number().int().positive().optional(),
+    /** At most this many export jobs of this source run at once across all workers. */
+    maxConcurrentExports: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const tdengineSource = z
+  .object({
+    kind: z.literal('tdengine'),
+    url: z.string().regex(/^https?:\/\//, 'must be an http(s):// URL of the REST endpoint (taosAdapter)'),
+    rpoTargetMinutes: z.number().int().positive().optional(),
+    rtoTargetMinutes: z.number().int().positive().optional(),
+    maxConcurrentExports: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const sourceSchema = z.discriminatedUnion('kind', [postgresSource, tdengineSource]);
+
+export const codecSchema = z.enum(['zstd', 'gzip', 'none']);
+export type Codec = z.infer<typeof codecSchema>;
+
+const compression = z
+  .object({ codec: codecSchema.default('zstd'), level: z.number().int().optional() })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.level === undefined) return;
+    const [min, max] = LEVEL_RANGES[c.codec];
+    if (c.level < min || c.level > max)
+      ctx.addIssue({ code: 'custom', path: ['level'], message: `${c.codec} level must be ${min}..${max}` });
+  });
+
+export const LEVEL_RANGES: Record<Codec, readonly [number, number]> = {
+  zstd: [1, 19],
+  gzip: [1, 9],
+  none: [0, 0],
+};
+export const DEFAULT_LEVEL: Record<Codec, number> = { zstd: 3, gzip: 6, none: 0 };
+
+const concurrency = z
+  .object({
+    coordinate: z.number().int().positive().default(4),
+    export: z.number().int().positive().default(2),
+    finalize: z.number().int().positive().default(2),
+    restore: z.number().int().positive().default(2),
+    maintenance: z.number().int().positive().default(1),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Public base URL printed at start-up (defaults to http://host:port). */
+        publicUrl: z.string().url().optional(),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080 }),
+    redis: z
+      .object({
+        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+        /** BullMQ key prefix; hash-tagged so every queue lives in one Redis Cluster slot. */
+        prefix: z
+          .string()
+          .regex(/^[^:\s]+$/, 'must not contain ":" or spaces')
+          .default('{bk}'),
+      })
+      .strict()
+      .default({ prefix: '{bk}' }),
+    catalog: z
+      .object({ url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional() })
+      .strict()
+      .default({}),
+    storage: z
+      .object({
+        url: z.string().default('file://./data/backups'),
+        s3: z
+          .object({
+            endpoint: z.string().url().optional(),
+            region: z.string().default('us-east-1'),
+            accessKeyId: z.string().optional(),
+            secretAccessKey: z.string().optional(),
+            forcePathStyle: z.boolean().default(false),
+            partSizeMiB: z.number().int().min(5).max(512).default(8),
+            queueSize: z.number().int().min(1).max(16).default(2),
+          })
+          .strict()
+          .default({ region: 'us-east-1', forcePathStyle: false, partSizeMiB: 8, queueSize: 2 }),
+      })
+      .strict()
+      .default({
+        url: 'file://./data/backups',
+        s3: { region: 'us-east-1', forcePathStyle: false, partSizeMiB: 8, queueSize: 2 },
+      }),
+    auth: z
+      .object({
+        /** Bootstrap API keys with every scope. */
+        apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).default([]),
+      })
+      .strict()
+      .default({ apiKeys: [] }),
+    workers: z
+      .object({
+        concurrency: concurrency.default({ coordinate: 4, export: 2, finalize: 2, restore: 2, maintenance: 1 }),
+        /** BullMQ lock duration; a killed worker's job is retried after about this long. */
+        lockDurationMs: z.number().int().min(1000).default(30000),
+        stalledIntervalMs: z.number().int().min(500).default(15000),
+        attempts: z.number().int().min(1).max(20).default(5),
+        backoffMs: z.number().int().min(100).default(2000),
+        /** Seconds a SIGTERM-ed worker waits for jobs to hand back before exiting. */
+        shutdownGraceSeconds: z.number().int().min(1).default(20),
+      })
+      .strict()
+      .default({
+        concurrency: { coordinate: 4, export: 2, finalize: 2, restore: 2, maintenance: 1 },
+        lockDurationMs: 30000,
+        stalledIntervalMs: 15000,
+        attempts: 5,
+        backoffMs: 2000,
+        shutdownGraceSeconds: 20,
+      }),
+    compression: compression.default({ codec: 'zstd' }),
+    postgres: z
+      .object({
+        /** Tables larger than this are exported by several jobs (ctid block ranges). */
+        chunkMiB: z.number().int().min(1).default(256),
+        /** Directory holding pg_dump/pg_restore; default: newest /usr/lib/postgresql/N/bin, then PATH. */
+        binDir: z.string().optional(),
+      })
+      .strict()
+      .default({ chunkMiB: 256 }),
+    sources: z.record(sourceName, sourceSchema).default({}),
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.infer<typeof configSchema>;
+export type SourceConfig = z.infer<typeof sourceSchema>;
+export type SourceKind = SourceConfig['kind'];

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { codecSchema } from './config/schema.ts';
+
+/**
+ * The one job catalog: queues, job names, payload schemas, job ids and default options,
+ * shared by the producers (API, coordinators) and the consumers (workers). Payloads carry
+ * ids and names only, never credentials: a worker resolves a source name to its URL from
+ * its own configuration. Workers re-validate every payload they take from Redis.
+ */
+export const QUEUES = ['coordinate', 'export', 'restore', 'finalize', 'maintenance'] as const;
+export type QueueName = (typeof QUEUES)[number];
+
+const id = z.string().regex(/^[a-z]{2}_[0-9a-f]{22}$/);
+const compression = z.object({ codec: codecSchema, level: z.number().int() }).strict();
+const pgTable = z.object({ schema: z.string(), name: z.string(), columns: z.array(z.string()) }).strict();
+
+export const jobPayloads = {
+  /** Opens the snapshot, writes the schema, fans out exports, holds the snapshot until done. */
+  'backup.coordinate': z.object({ backupId: id }).strict(),
+  /** One table, or one ctid block range of a big table, of a PostgreSQL backup. */
+  'export.pg-table': z
+    .object({
+      backupId: id,
+      source: z.string(),
+      database: z.string(),
+      snapshotId: z.string(),
+      objectKey: z.string(),
+      table: pgTable,
+      chunk: z
+        .object({ index: z.number().int(), count: z.number().int(), fromBlock: z.number().int(), toBlock: z.number().int().nullable() })
+        .strict()
+        .optional(),
+      compression,
+    })
+    .strict(),
+  /** Runs when every export of the backup succeeded: writes the manifest, marks success. */
+  'backup.finalize': z.object({ backupId: id }).strict(),
+  /** Plans a restore, checks targets, applies pre-data DDL and fans out the data loads. */
+  'restore.coordinate': z.object({ restoreId: id }).strict(),
+  /** Loads one data object. */
+  'restore.pg-table': z.object({ restoreId: id, objectKey: z.string() }).strict(),
+  /** Post-data DDL, sequences, row-count checks, record the outcome. */
+  'restore.finalize': z.object({ restoreId: id }).strict(),
+} as const;
+
+export type JobName = keyof typeof jobPayloads;
+export type JobPayload<N extends JobName> = z.infer<(typeof jobPayloads)[N]>;
+
+export const JOB_QUEUE = {
+  'backup.coordinate': 'coordinate',
+  'export.pg-table': 'export',
+  'backup.finalize': 'finalize',
+  'restore.coordinate': 'coordinate',
+  'restore.pg-table': 'restore',
+  'restore.finalize': 'finalize',
+} as const satisfies Record<JobName, QueueName>;
+
+/**
+ * Deterministic job ids from the business key: re-adding an existing id is a no-op in
+ * BullMQ, which makes enqueueing idempotent. (No ":" allowed in custom ids.)
+ */
+export const jobIds = {
+  backupCoordinate: (backupId: string) => `coord-${backupId}`,
+  backupExport: (backupId: string, n: number) => `exp-${backupId}-${n}`,
+  backupFinalize: (backupId: string) => `fin-${backupId}`,
+  restoreCoordinate: (restoreId: string) => `coord-${restoreId}`,
+  restoreTable: (restoreId: string, n: number) => `load-${restoreId}-${n}`,
+  restoreFinalize: (restoreId: string) => `fin-${restoreId}`,
+} as const;
+
+/** Coordinators must not be retried blindly: a second snapshot would mix states. */
+export const NO_RETRY_JOBS: ReadonlySet<JobName> = new Set(['backup.coordinate', 'restore.coordinate']);
+
+export function parsePayload<N extends JobName>(name: N, data: unknown): JobPayload<N> {
+  return jobPayloads[name].parse(data) as JobPayload<N>;
+}
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(jobPayloads, name);
+}

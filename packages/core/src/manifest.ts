@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { codecSchema } from './config/schema.ts';
+
+/**
+ * The manifest: written last, beside the objects, it makes a backup self-describing
+ * (restore, verification and catalog rebuild need nothing else). Versioned: readers accept
+ * every format version they know and refuse newer ones by name.
+ */
+export const MANIFEST_FORMAT = 'bk-backup-manifest';
+export const MANIFEST_VERSION = 1;
+
+const compressionSchema = z.object({ codec: codecSchema, level: z.number().int() });
+
+export const manifestObjectSchema = z.object({
+  /** Storage key, relative to the store root. */
+  key: z.string(),
+  /** `data`: table rows; `schema-pre`/`schema-post`: DDL sections; `ddl`: TDengine DDL. */
+  kind: z.enum(['data', 'schema-pre', 'schema-post', 'ddl']),
+  database: z.string(),
+  /** PostgreSQL: `schema.table` display name; TDengine: table or super table. */
+  table: z.string().optional(),
+  /** Exact identifiers, so nothing has to be parsed back out of display names. */
+  schemaName: z.string().optional(),
+  tableName: z.string().optional(),
+  columns: z.array(z.string()).optional(),
+  chunk: z
+    .object({ index: z.number().int(), count: z.number().int(), fromBlock: z.number().int(), toBlock: z.number().int().nullable() })
+    .optional(),
+  /** Format of the raw payload, e.g. `pg-copy-text`, `pg-dump-custom`, `td-jsonl`. */
+  format: z.string(),
+  rows: z.number().int(),
+  rawBytes: z.number().int(),
+  bytes: z.number().int(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  compression: compressionSchema,
+  encrypted: z.boolean(),
+});
+export type ManifestObject = z.infer<typeof manifestObjectSchema>;
+
+export const sequenceStateSchema = z.object({
+  schema: z.string(),
+  name: z.string(),
+  lastValue: z.string(),
+  isCalled: z.boolean(),
+});
+export type SequenceState = z.infer<typeof sequenceStateSchema>;
+
+export const manifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  formatVersion: z.number().int(),
+  backupId: z.string(),
+  source: z.object({ name: z.string(), kind: z.enum(['postgres', 'tdengine']), serverVersion: z.string() }),
+  type: z.enum(['full', 'database', 'table', 'incremental']),
+  scope: z.object({ databases: z.array(z.string()).optional(), tables: z.array(z.string()).optional() }),
+  startedAt: z.string(),
+  completedAt: z.string(),
+  /** PostgreSQL: the exported snapshot per database. TDengine: the "as of" cut. */
+  consistency: z.object({
+    snapshots: z.record(z.string(), z.string()).optional(),
+    asOf: z.string().optional(),
+  }),
+  chain: z
+    .object({ baseBackupId: z.string(), parentBackupId: z.string(), windowStart: z.string(), windowEnd: z.string() })
+    .optional(),
+  encryption: z
+    .object({ algorithm: z.literal('aes-256-gcm-segmented-v1'), keyId: z.string(), wrappedDataKey: z.string() })
+    .optional(),
+  databases: z.array(
+    z.object({
+      name: z.string(),
+      sequences: z.array(sequenceStateSchema).optional(),
+      options: z.record(z.string(), z.unknown()).optional(),
+    }),
+  ),
+  objects: z.array(manifestObjectSchema),
+  totals: z.object({ objects: z.number().int(), rows: z.number().int(), rawBytes: z.number().int(), bytes: z.number().int() }),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export class ManifestError extends Error {
+  override readonly name = 'ManifestError';
+}
+
+export function parseManifest(text: string, where: string): Manifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ManifestError(`${where}: manifest is not valid JSON: ${(e as Error).message}`);
+  }
+  const head = z.object({ format: z.string(), formatVersion: z.number() }).safeParse(json);
+  if (!head.success || head.data.format !== MANIFEST_FORMAT)
+    throw new ManifestError(`${where}: not a ${MANIFEST_FORMAT} document`);
+  if (head.data.formatVersion > MANIFEST_VERSION)
+    throw new ManifestError(
+      `${where}: manifest format version ${head.data.formatVersion} is newer than this software reads (${MANIFEST_VERSION}); upgrade`,
+    );
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) throw new ManifestError(`${where}: invalid manifest: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
+  return parsed.data;
+}

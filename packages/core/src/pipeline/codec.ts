@@ -1,0 +1,54 @@
+import type { Transform } from 'node:stream';
+import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
+import { CompressStream, DecompressStream } from 'zstd-napi';
+import { type Codec, DEFAULT_LEVEL, LEVEL_RANGES } from '../config/schema.ts';
+
+export interface CompressionSpec {
+  codec: Codec;
+  level: number;
+}
+
+/** The file-name suffix that tells a person (and `zstd -d`/`gunzip`) how to read an object. */
+export function codecExtension(codec: Codec): string {
+  switch (codec) {
+    case 'zstd':
+      return '.zst';
+    case 'gzip':
+      return '.gz';
+    case 'none':
+      return '';
+  }
+}
+
+export function resolveCompression(codec: Codec, level?: number): CompressionSpec {
+  const lvl = level ?? DEFAULT_LEVEL[codec];
+  const [min, max] = LEVEL_RANGES[codec];
+  if (lvl < min || lvl > max) throw new RangeError(`${codec} level must be ${min}..${max}, got ${lvl}`);
+  return { codec, level: lvl };
+}
+
+/** A compressing Transform, or undefined for `none` (no stage at all, no copy). */
+export function compressor(spec: CompressionSpec): Transform | undefined {
+  switch (spec.codec) {
+    case 'zstd':
+      // The frame checksum makes `zstd -d` and our reader detect corruption on their own,
+      // independently of the SHA-256 we record.
+      return new CompressStream({ compressionLevel: spec.level, checksumFlag: true });
+    case 'gzip':
+      return createGzip({ level: spec.level, chunkSize: 64 * 1024 });
+    case 'none':
+      return undefined;
+  }
+}
+
+export function decompressor(codec: Codec): Transform | undefined {
+  switch (codec) {
+    case 'zstd':
+      return new DecompressStream();
+    case 'gzip':
+      // Concatenated gzip members are valid gzip (gunzip reads them all); accept them too.
+      return createGunzip({ chunkSize: 64 * 1024, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    case 'none':
+      return undefined;
+  }
+}
