@@ -9,3 +9,5 @@ export * from './logger.ts';
 export * from './manifest.ts';
 export * from './pipeline/index.ts';
 export * from './names.ts';
+export * from './queues.ts';
+export * from './keyring.ts';

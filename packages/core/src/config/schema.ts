@@ -149,6 +149,20 @@ export const configSchema = z
       })
       .strict()
       .default({ chunkMiB: 256 }),
+    encryption: z
+      .object({
+        /**
+         * Master keys by id, each 32 bytes in base64 (use `${ENV}` interpolation). Backups are
+         * encrypted by default when a key is configured; new backups use `activeKeyId`
+         * (default: the last key listed), older backups stay readable while their key is here.
+         */
+        keys: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'key ids are letters, digits, ".", "_", "-"'), z.string()).default({}),
+        activeKeyId: z.string().optional(),
+        /** A JSON file `{ "<id>": "<base64 key>" }` merged with `keys`. */
+        keyFile: z.string().optional(),
+      })
+      .strict()
+      .default({ keys: {} }),
     sources: z.record(sourceName, sourceSchema).default({}),
   })
   .strict();

@@ -1,0 +1,76 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import { QUEUES } from '@bk/core';
+import type { Platform } from '@bk/platform';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { type Authenticator, createAuthenticator, requireApiKey, requireBrowserAuth } from './plugins/auth.ts';
+import { registerErrorHandling } from './plugins/errors.ts';
+import { backupRoutes } from './routes/backups.ts';
+import { healthRoutes } from './routes/health.ts';
+import { restoreRoutes } from './routes/restores.ts';
+import { sourceRoutes } from './routes/sources.ts';
+
+export interface AppDeps {
+  platform: Platform;
+  /** Defaults to the bootstrap keys from configuration. */
+  auth?: Authenticator;
+}
+
+/**
+ * Builds the HTTP application. It never listens: `main.ts` (or a test with `inject`) does.
+ * Every route under `/v1` requires an API key; the dashboard and the docs accept the key
+ * as HTTP Basic password too, so a browser can open them.
+ */
+export async function buildApp(deps: AppDeps) {
+  const { platform } = deps;
+  const auth = deps.auth ?? createAuthenticator(platform.config.auth.apiKeys);
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast keeps one logger type across plugins.
+    loggerInstance: platform.log.child({ component: 'api' }) as FastifyBaseLogger,
+    genReqId: () => crypto.randomUUID(),
+    requestIdHeader: false,
+    disableRequestLogging: false,
+    bodyLimit: 1024 * 1024,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'bk backup platform API', version: '1' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: requireBrowserAuth(auth) } });
+
+  await app.register(healthRoutes(platform));
+
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', requireApiKey(auth));
+      await v1.register(backupRoutes(platform));
+      await v1.register(restoreRoutes(platform));
+      await v1.register(sourceRoutes(platform));
+    },
+    { prefix: '/v1' },
+  );
+
+  const board = new FastifyAdapter();
+  board.setBasePath('/admin/queues');
+  createBullBoard({ queues: QUEUES.map((q) => new BullMQAdapter(platform.queues.queues[q])), serverAdapter: board });
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', requireBrowserAuth(auth));
+    await scope.register(board.registerPlugin(), { prefix: '/admin/queues' });
+  });
+
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,33 @@
+import { ConfigError, createLogger, loadConfig } from '@bk/core';
+import { createPlatform } from '@bk/platform';
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.ts';
+
+/** The API process: config, platform, app, listen, and a graceful stop on signals. */
+async function main(): Promise<void> {
+  const log = createLogger({ name: 'bk-api' });
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      log.fatal(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+  if (config.auth.apiKeys.length === 0) log.warn('no API keys configured (API_KEYS): every /v1 request will be refused');
+  const platform = await createPlatform(config, log);
+  const app = await buildApp({ platform });
+  closeWithGrace({ delay: 10_000 }, async ({ err }) => {
+    if (err) log.error({ err }, 'stopping after error');
+    await app.close();
+    await platform.close();
+  });
+  await app.listen({ host: config.server.host, port: config.server.port });
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bk-api: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

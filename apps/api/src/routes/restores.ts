@@ -1,0 +1,161 @@
+import { type RestoreRecord, audit, getBackup, getRestore, insertRestore, listRestoreTables, listRestores, markRestoreEnded } from '@bk/catalog';
+import {
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  UnavailableError,
+  enqueue,
+  errorMessage,
+  jobIds,
+  newId,
+} from '@bk/core';
+import { type Platform, loadManifest, selectForRestore } from '@bk/platform';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { acceptedSchema, createRestoreBody, errorSchema, idParam, listRestoresQuery, restoreSchema } from '../schemas.ts';
+
+const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema };
+
+export function restoreRoutes(platform: Platform): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      '/restores',
+      {
+        schema: {
+          tags: ['restores'],
+          summary: 'Restore a backup (whole, selected databases or tables, into another database, or a dry run)',
+          body: createRestoreBody,
+          response: { 202: acceptedSchema, ...errors },
+        },
+      },
+      async (req, reply) => {
+        const body = req.body;
+        if (body.targetTime || (body.source && !body.backupId)) {
+          if (!body.source || !body.targetTime)
+            throw new BadRequestError('a point-in-time restore needs both source and targetTime', 'invalid_restore_request');
+          const src = platform.sources.forRequest(body.source);
+          throw new BadRequestError(
+            src.kind === 'postgres'
+              ? 'point-in-time restore is available for TDengine sources; for PostgreSQL restore a backupId'
+              : 'TDengine point-in-time restore is not available in this version yet',
+            'unsupported',
+          );
+        }
+        if (!body.backupId) throw new BadRequestError('backupId is required (or source with targetTime)', 'invalid_restore_request');
+        if (body.mode === 'replace' && !body.confirm)
+          throw new BadRequestError('mode "replace" overwrites existing tables: repeat the request with confirm: true', 'confirmation_required');
+        const backup = await getBackup(platform.db, body.backupId);
+        if (!backup) throw new NotFoundError(`backup ${body.backupId} not found`, { backupId: body.backupId });
+        if (backup.status !== 'succeeded')
+          throw new ConflictError(`backup ${backup.id} is ${backup.status}; only succeeded backups can be restored`, 'backup_not_restorable');
+        if (body.source && body.source !== backup.source)
+          throw new BadRequestError(`backup ${backup.id} belongs to source ${backup.source}, not ${body.source}`, 'source_mismatch');
+        const verification = backup.verification as { status?: string } | null;
+        if (verification?.status === 'corrupted' && !body.force)
+          throw new ConflictError(`backup ${backup.id} failed verification (corrupted); pass force: true to restore anyway`, 'backup_corrupted');
+        platform.sources.forRequest(backup.source);
+        let manifest: Awaited<ReturnType<typeof loadManifest>>['manifest'];
+        try {
+          ({ manifest } = await loadManifest(platform, backup.id));
+        } catch (e) {
+          throw new ConflictError(`backup ${backup.id} cannot be read: ${errorMessage(e)}`, 'backup_unreadable');
+        }
+        // Unknown tables or databases are the caller's mistake: answer now, enqueue nothing.
+        selectForRestore(manifest, body, (m) => {
+          throw new BadRequestError(m, 'invalid_selection');
+        });
+        const id = newId('rs');
+        await insertRestore(platform.db, {
+          id,
+          backupId: backup.id,
+          source: backup.source,
+          dryRun: body.dryRun,
+          mode: body.mode,
+          targetDatabase: body.targetDatabase ?? null,
+          request: body,
+          requestedBy: req.principal?.actor ?? null,
+        });
+        try {
+          await enqueue(platform.queues, platform.config, 'restore.coordinate', { restoreId: id }, jobIds.restoreCoordinate(id));
+        } catch (e) {
+          await markRestoreEnded(platform.db, id, 'failed', `could not enqueue: ${errorMessage(e)}`);
+          throw new UnavailableError('the job queue (Redis) is unavailable; the restore was not started');
+        }
+        await audit(platform.db, {
+          actor: req.principal?.actor ?? 'anonymous',
+          action: body.dryRun ? 'restore.dry-run' : 'restore.create',
+          target: id,
+          address: req.ip,
+          outcome: 'ok',
+          details: { backupId: backup.id, mode: body.mode, targetDatabase: body.targetDatabase ?? null, tables: body.tables ?? null },
+        });
+        return reply.status(202).send({ id, status: 'queued' });
+      },
+    );
+
+    app.get(
+      '/restores',
+      {
+        schema: {
+          tags: ['restores'],
+          summary: 'List restores',
+          querystring: listRestoresQuery,
+          response: { 200: z.object({ items: z.array(restoreSchema.omit({ tables: true })), nextCursor: z.string().nullable() }), ...errors },
+        },
+      },
+      async (req) => {
+        const q = req.query;
+        const page = await listRestores(platform.db, {
+          limit: q.limit,
+          ...(q.backupId ? { backupId: q.backupId } : {}),
+          ...(q.status ? { status: q.status } : {}),
+          ...(q.cursor ? { cursor: q.cursor } : {}),
+        });
+        return { items: page.items.map(restoreView), nextCursor: page.nextCursor };
+      },
+    );
+
+    app.get(
+      '/restores/:id',
+      { schema: { tags: ['restores'], summary: 'A restore with per-table progress', params: idParam, response: { 200: restoreSchema, ...errors } } },
+      async (req) => {
+        const r = await getRestore(platform.db, req.params.id);
+        if (!r) throw new NotFoundError(`restore ${req.params.id} not found`);
+        const tables = await listRestoreTables(platform.db, r.id);
+        return {
+          ...restoreView(r),
+          tables: tables.map((t) => ({
+            name: t.name,
+            database: t.database,
+            objectKey: t.objectKey,
+            status: t.status,
+            rows: t.rows,
+            expectedRows: t.expectedRows,
+            ...(t.error ? { error: t.error } : {}),
+          })),
+        };
+      },
+    );
+  };
+}
+
+function restoreView(r: RestoreRecord) {
+  return {
+    id: r.id,
+    backupId: r.backupId,
+    source: r.source,
+    status: r.status,
+    dryRun: r.dryRun,
+    mode: r.mode,
+    targetDatabase: r.targetDatabase,
+    requestedBy: r.requestedBy,
+    createdAt: r.createdAt.toISOString(),
+    startedAt: r.startedAt?.toISOString() ?? null,
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+    durationMs: r.startedAt && r.finishedAt ? r.finishedAt.getTime() - r.startedAt.getTime() : null,
+    rows: r.rows,
+    ...(r.error ? { error: r.error } : {}),
+    plan: r.plan,
+    replaced: r.replaced,
+  };
+}

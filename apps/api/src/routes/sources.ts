@@ -1,0 +1,120 @@
+import { NotFoundError, errorMessage } from '@bk/core';
+import type { Platform } from '@bk/platform';
+import { discover, listDatabases } from '@bk/postgres';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { errorSchema, sourceNameParam } from '../schemas.ts';
+
+const sourceSummary = z.object({
+  name: z.string(),
+  kind: z.enum(['postgres', 'tdengine']),
+  /** host:port/database, never credentials. */
+  target: z.string(),
+  reachable: z.boolean(),
+  error: z.string().optional(),
+  databases: z.array(z.string()).optional(),
+});
+
+const tableInfo = z.object({
+  schema: z.string(),
+  name: z.string(),
+  kind: z.string(),
+  estimatedRows: z.number(),
+  sizeBytes: z.number(),
+  parent: z.string().nullable(),
+});
+
+const sourceDetail = sourceSummary.extend({
+  serverVersion: z.string().optional(),
+  catalog: z
+    .array(z.object({ name: z.string(), schemas: z.array(z.string()), tables: z.array(tableInfo) }))
+    .optional(),
+});
+
+function targetOf(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || (u.protocol.startsWith('postgres') ? '5432' : '6041')}${u.pathname}`;
+}
+
+/** Discovery must answer even when a source is down: errors become `reachable: false`. */
+async function withTimeout<T>(ms: number, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const t = setTimeout(() => ac.abort(new Error(`no answer within ${ms / 1000}s`)), ms);
+  try {
+    return await f(ac.signal);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+export function sourceRoutes(platform: Platform): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get(
+      '/sources',
+      {
+        schema: {
+          tags: ['sources'],
+          summary: 'Configured sources and whether they are reachable',
+          response: { 200: z.object({ items: z.array(sourceSummary) }), 401: errorSchema },
+        },
+      },
+      async () => {
+        const items = await Promise.all(
+          platform.sources.names().map(async (name) => {
+            const s = platform.sources.forRequest(name);
+            const base = { name, kind: s.kind, target: targetOf(s.url) };
+            if (s.kind !== 'postgres') return { ...base, reachable: false, error: 'TDengine discovery is not available in this version yet' };
+            try {
+              const databases = await withTimeout(5000, (signal) => listDatabases(s.url, { signal }));
+              return { ...base, reachable: true, databases };
+            } catch (e) {
+              return { ...base, reachable: false, error: errorMessage(e) };
+            }
+          }),
+        );
+        return { items };
+      },
+    );
+
+    app.get(
+      '/sources/:name',
+      {
+        schema: {
+          tags: ['sources'],
+          summary: 'Discover a source: databases, schemas, tables with sizes',
+          params: sourceNameParam,
+          response: { 200: sourceDetail, 401: errorSchema, 404: errorSchema },
+        },
+      },
+      async (req) => {
+        const s = platform.sources.find(req.params.name);
+        if (!s) throw new NotFoundError(`unknown source "${req.params.name}"`);
+        const base = { name: req.params.name, kind: s.kind, target: targetOf(s.url) };
+        if (s.kind !== 'postgres') return { ...base, reachable: false, error: 'TDengine discovery is not available in this version yet' };
+        try {
+          const d = await withTimeout(30000, (signal) => discover(s.url, { signal }));
+          return {
+            ...base,
+            reachable: true,
+            serverVersion: d.serverVersion,
+            databases: d.databases.map((x) => x.name),
+            catalog: d.databases.map((x) => ({
+              name: x.name,
+              schemas: x.schemas,
+              tables: x.tables.map((t) => ({
+                schema: t.schema,
+                name: t.name,
+                kind: t.kind,
+                estimatedRows: t.estimatedRows,
+                sizeBytes: t.sizeBytes,
+                parent: t.parent ?? null,
+              })),
+            })),
+          };
+        } catch (e) {
+          return { ...base, reachable: false, error: errorMessage(e) };
+        }
+      },
+    );
+  };
+}

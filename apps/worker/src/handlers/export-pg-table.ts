@@ -1,0 +1,49 @@
+import { getBackup, markBackupEnded, markObjectFailed, markObjectRunning, markObjectSucceeded } from '@bk/catalog';
+import { PermanentJobError, encodeForStorage, errorMessage } from '@bk/core';
+import { pgUrlForDatabase } from '@bk/platform';
+import { exportTable } from '@bk/postgres';
+import { dataKeyOf } from '@bk/platform';
+import { throttle } from './flow.ts';
+import type { Handler } from './types.ts';
+
+/**
+ * Streams one table (or one ctid block range) of the backup's snapshot:
+ * COPY TO STDOUT -> count rows -> compress -> encrypt -> hash -> object store.
+ * Idempotent: a retry rewrites the object whole under the same key, and the catalog row is
+ * updated only after the upload completed.
+ */
+export const exportPgTable: Handler<'export.pg-table'> = async (platform, p, ctx) => {
+  const { db } = platform;
+  const backup = await getBackup(db, p.backupId);
+  if (!backup) throw new PermanentJobError(`backup ${p.backupId} not found in the catalog`);
+  if (backup.status !== 'running') throw new PermanentJobError(`backup ${p.backupId} is ${backup.status}; export not run`);
+  const source = platform.sources.forJob(p.source);
+  const label = `${p.database}.${p.table.schema}.${p.table.name}${p.chunk ? ` (part ${p.chunk.index + 1}/${p.chunk.count})` : ''}`;
+  try {
+    await markObjectRunning(db, p.backupId, p.objectKey);
+    const dataKey = dataKeyOf(platform, backup);
+    const { stream, done } = await exportTable({
+      url: pgUrlForDatabase(source.url, p.database),
+      snapshotId: p.snapshotId,
+      table: p.table,
+      ...(p.chunk ? { chunk: { fromBlock: p.chunk.fromBlock, toBlock: p.chunk.toBlock } } : {}),
+      signal: ctx.signal,
+    });
+    const enc = encodeForStorage(stream, { compression: p.compression, ...(dataKey ? { dataKey } : {}) });
+    const progress = throttle(2000, () => ctx.job.updateProgress({ table: label, rawBytes: enc.stats().rawBytes }));
+    enc.stream.on('data', () => progress());
+    await platform.store.put(p.objectKey, enc.stream, { signal: ctx.signal });
+    await done;
+    const stats = enc.stats();
+    await markObjectSucceeded(db, p.backupId, p.objectKey, stats);
+    ctx.log.info({ backupId: p.backupId, table: label, ...stats }, 'table exported');
+    return { key: p.objectKey, rows: stats.rows, bytes: stats.bytes, sha256: stats.sha256 };
+  } catch (e) {
+    if (ctx.isFinalAttempt(e) && !ctx.signal.aborted) {
+      const msg = `${label}: ${errorMessage(e)}`;
+      await markObjectFailed(db, p.backupId, p.objectKey, errorMessage(e));
+      await markBackupEnded(db, p.backupId, 'failed', msg);
+    }
+    throw e;
+  }
+};

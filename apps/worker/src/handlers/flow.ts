@@ -1,0 +1,45 @@
+import { type QueueName, errorMessage } from '@bk/core';
+import type { Platform } from '@bk/platform';
+import { Job } from 'bullmq';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export type FlowOutcome = { state: 'completed' } | { state: 'failed'; reason: string } | { state: 'stopped'; reason: string };
+
+/**
+ * Waits for a flow's parent job to complete or fail, polling once a second. `check` runs
+ * on every tick and may stop the wait (a cancelled backup, a lost snapshot session). Used
+ * by coordinators, which must stay alive while the flow runs (PostgreSQL: they hold the
+ * exported snapshot) and which notice a parent failed by a stalled child, a failure no
+ * handler code sees.
+ */
+export async function watchFlow(
+  platform: Platform,
+  queue: QueueName,
+  parentJobId: string,
+  opts: { signal: AbortSignal; check: () => Promise<string | undefined>; onTick?: () => Promise<void> },
+): Promise<FlowOutcome> {
+  const q = platform.queues.queues[queue];
+  for (;;) {
+    if (opts.signal.aborted) return { state: 'stopped', reason: 'the coordinator was stopped' };
+    const stop = await opts.check();
+    if (stop) return { state: 'stopped', reason: stop };
+    const job = await Job.fromId(q, parentJobId);
+    if (!job) return { state: 'failed', reason: `flow job ${parentJobId} disappeared from Redis` };
+    const state = await job.getState();
+    if (state === 'completed') return { state: 'completed' };
+    if (state === 'failed') return { state: 'failed', reason: job.failedReason || 'the flow failed' };
+    if (opts.onTick) await opts.onTick().catch((e: unknown) => platform.log.warn({ err: errorMessage(e) }, 'progress update failed'));
+    await sleep(1000, undefined, { signal: opts.signal }).catch(() => undefined);
+  }
+}
+
+/** Calls `fn` at most once per `ms`; progress writes go to Redis and its event stream. */
+export function throttle<A extends unknown[]>(ms: number, fn: (...a: A) => Promise<unknown>): (...a: A) => void {
+  let last = 0;
+  return (...a: A) => {
+    const now = Date.now();
+    if (now - last < ms) return;
+    last = now;
+    fn(...a).catch(() => undefined);
+  };
+}

@@ -1,0 +1,149 @@
+import {
+  getRestore,
+  insertRestoreTables,
+  markRestoreEnded,
+  markRestoreRunning,
+  markRestoreSucceeded,
+  recordRestorePlan,
+} from '@bk/catalog';
+import { type FlowChild, type Manifest, PermanentJobError, enqueueFlow, errorMessage, jobIds } from '@bk/core';
+import { pgUrlForDatabase } from '@bk/platform';
+import { ensureDatabase, restoreSchema, rowCounts } from '@bk/postgres';
+import { watchFlow } from './flow.ts';
+import { loadManifest, openObject, restoreRequestOf, selectForRestore } from '@bk/platform';
+import type { Handler } from './types.ts';
+
+/**
+ * Plans and starts a PostgreSQL restore: checks the targets, applies the pre-data schema,
+ * fans out one load job per data object, and watches the flow (whose parent applies the
+ * post-data schema and checks row counts). A dry run verifies every object it would read
+ * (exists, size, SHA-256, decodes, row count) and changes nothing.
+ */
+export const coordinateRestore: Handler<'restore.coordinate'> = async (platform, { restoreId }, ctx) => {
+  const { db } = platform;
+  const restore = await getRestore(db, restoreId);
+  if (!restore) throw new PermanentJobError(`restore ${restoreId} not found`);
+  if (restore.status !== 'queued') {
+    if (restore.status === 'running')
+      await markRestoreEnded(db, restoreId, 'failed', 'the restore coordinator stopped midway (worker lost); nothing was marked done that was not loaded');
+    return { skipped: restore.status };
+  }
+  await markRestoreRunning(db, restoreId);
+  try {
+    const { manifest, dataKey } = await loadManifest(platform, restore.backupId);
+    if (manifest.source.kind !== 'postgres') throw new PermanentJobError('TDengine restores are not supported yet');
+    const req = restoreRequestOf(restore);
+    const sel = selectForRestore(manifest, req, (m) => {
+      throw new PermanentJobError(m);
+    });
+    const plan = planOf(manifest, sel);
+
+    if (req.dryRun) {
+      const problems: string[] = [];
+      const checked: { key: string; rows: number; ok: boolean; problem?: string }[] = [];
+      const toCheck = [...manifest.objects.filter((o) => o.kind !== 'data' && sel.databases.has(o.database)), ...sel.data];
+      for (const obj of toCheck) {
+        try {
+          const { stream, rows } = await openObject(platform, obj, dataKey, ctx.signal);
+          for await (const _ of stream) {
+            // drain: the decode pipeline verifies size, SHA-256 and decryption on the way
+          }
+          if (obj.kind === 'data' && rows() !== obj.rows) throw new Error(`decoded ${rows()} rows, manifest says ${obj.rows}`);
+          checked.push({ key: obj.key, rows: obj.rows, ok: true });
+        } catch (e) {
+          problems.push(`${obj.key}: ${errorMessage(e)}`);
+          checked.push({ key: obj.key, rows: obj.rows, ok: false, problem: errorMessage(e) });
+        }
+      }
+      await recordRestorePlan(db, restoreId, { ...plan, dryRun: true, checked }, null);
+      if (problems.length) await markRestoreEnded(db, restoreId, 'failed', `dry run found ${problems.length} problem(s): ${problems.join('; ')}`);
+      else await markRestoreSucceeded(db, restoreId, 0);
+      return { dryRun: true, problems: problems.length };
+    }
+
+    const source = platform.sources.forJob(restore.source);
+    const replaced: { database: string; table: string; rowsBefore: number }[] = [];
+    for (const [from, to] of sel.databases) {
+      await ensureDatabase(source.url, to);
+      const url = pgUrlForDatabase(source.url, to);
+      const tables = tablesOf(from, sel);
+      const counts = await rowCounts(url, tables);
+      const nonEmpty = counts.filter((c) => c.exists && c.rows > 0);
+      if (restore.mode === 'fail-if-exists' && nonEmpty.length) {
+        throw new PermanentJobError(
+          `target database ${to} already has rows in ${nonEmpty.map((c) => `${c.schema}.${c.name} (${c.rows})`).join(', ')}; ` +
+            'nothing was changed. Restore into another targetDatabase, or use mode "replace" with confirm: true',
+        );
+      }
+      for (const c of counts.filter((x) => x.exists)) replaced.push({ database: to, table: `${c.schema}.${c.name}`, rowsBefore: c.rows });
+      const pre = manifest.objects.find((o) => o.kind === 'schema-pre' && o.database === from);
+      if (!pre) throw new PermanentJobError(`backup has no pre-data schema for database ${from}`);
+      await restoreSchema({
+        url,
+        section: 'pre-data',
+        archive: async () => (await openObject(platform, pre, dataKey, ctx.signal)).stream,
+        ...(sel.tableFilter ? { tables: sel.tableFilter.get(from) ?? [] } : {}),
+        // Existing tables are dropped and recreated: in "replace" mode by request; in
+        // "fail-if-exists" mode only when they were verified empty just above.
+        clean: counts.some((c) => c.exists),
+        signal: ctx.signal,
+      });
+    }
+    await recordRestorePlan(db, restoreId, plan, restore.mode === 'replace' && replaced.length ? { tables: replaced } : null);
+
+    await insertRestoreTables(
+      db,
+      restoreId,
+      sel.data.map((o, seq) => ({
+        objectKey: o.key,
+        seq,
+        name: `${o.table ?? ''}${o.chunk ? ` [part ${o.chunk.index + 1}/${o.chunk.count}]` : ''}`,
+        database: sel.databases.get(o.database) ?? o.database,
+        expectedRows: o.rows,
+      })),
+    );
+    const children: FlowChild[] = sel.data.map((o, n) => ({
+      name: 'restore.pg-table',
+      jobId: jobIds.restoreTable(restoreId, n),
+      data: { restoreId, objectKey: o.key },
+    }));
+    await enqueueFlow(platform.queues, platform.config, { name: 'restore.finalize', jobId: jobIds.restoreFinalize(restoreId), data: { restoreId } }, children);
+
+    const outcome = await watchFlow(platform, 'finalize', jobIds.restoreFinalize(restoreId), {
+      signal: ctx.signal,
+      check: async () => {
+        const r = await getRestore(db, restoreId);
+        return r && r.status !== 'running' ? `restore is ${r.status}` : undefined;
+      },
+    });
+    if (outcome.state !== 'completed') await markRestoreEnded(db, restoreId, 'failed', outcome.reason);
+    return { outcome: outcome.state };
+  } catch (e) {
+    await markRestoreEnded(db, restoreId, 'failed', errorMessage(e));
+    throw e;
+  }
+};
+
+function tablesOf(database: string, sel: ReturnType<typeof selectForRestore>): { schema: string; name: string }[] {
+  const seen = new Map<string, { schema: string; name: string }>();
+  for (const o of sel.data) {
+    if (o.database !== database || o.schemaName === undefined || o.tableName === undefined) continue;
+    seen.set(`${o.schemaName}\u0000${o.tableName}`, { schema: o.schemaName, name: o.tableName });
+  }
+  return [...seen.values()];
+}
+
+function planOf(manifest: Manifest, sel: ReturnType<typeof selectForRestore>): Record<string, unknown> {
+  return {
+    backupId: manifest.backupId,
+    databases: [...sel.databases].map(([from, to]) => ({
+      from,
+      to,
+      tables: [...new Set(sel.data.filter((o) => o.database === from).map((o) => o.table))],
+      rows: sel.data.filter((o) => o.database === from).reduce((a, o) => a + o.rows, 0),
+      bytes: sel.data.filter((o) => o.database === from).reduce((a, o) => a + o.bytes, 0),
+    })),
+    order: ['pre-data', 'data (parallel)', 'post-data', 'sequences', 'row-count check'],
+  };
+}
+

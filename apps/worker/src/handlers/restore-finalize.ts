@@ -1,0 +1,64 @@
+import { getRestore, listRestoreTables, markRestoreEnded, markRestoreSucceeded } from '@bk/catalog';
+import { PermanentJobError } from '@bk/core';
+import { pgUrlForDatabase } from '@bk/platform';
+import { dropLedger, restoreSchema, rowCounts, setSequences } from '@bk/postgres';
+import { loadManifest, openObject, restoreRequestOf, selectForRestore } from '@bk/platform';
+import type { Handler } from './types.ts';
+
+/**
+ * After every load: post-data schema (indexes, constraints, foreign keys, triggers), then
+ * sequence values, then the row count of every restored table against the manifest. Any
+ * difference fails the restore.
+ */
+export const finalizeRestore: Handler<'restore.finalize'> = async (platform, { restoreId }, ctx) => {
+  const { db } = platform;
+  const restore = await getRestore(db, restoreId);
+  if (!restore) throw new PermanentJobError(`restore ${restoreId} not found`);
+  if (restore.status !== 'running') return { skipped: restore.status };
+  const { manifest, dataKey } = await loadManifest(platform, restore.backupId);
+  const req = restoreRequestOf(restore);
+  const sel = selectForRestore(manifest, req, (m) => {
+    throw new PermanentJobError(m);
+  });
+  const source = platform.sources.forJob(restore.source);
+  const mismatches: string[] = [];
+  for (const [from, to] of sel.databases) {
+    const url = pgUrlForDatabase(source.url, to);
+    const post = manifest.objects.find((o) => o.kind === 'schema-post' && o.database === from);
+    if (post) {
+      await restoreSchema({
+        url,
+        section: 'post-data',
+        archive: async () => (await openObject(platform, post, dataKey, ctx.signal)).stream,
+        ...(sel.tableFilter ? { tables: sel.tableFilter.get(from) ?? [] } : {}),
+        signal: ctx.signal,
+      });
+    }
+    const seqs = manifest.databases.find((d) => d.name === from)?.sequences ?? [];
+    // A selective restore sets only the sequences its pre-data section created.
+    await setSequences(url, seqs, { onlyExisting: Boolean(sel.tableFilter), signal: ctx.signal });
+
+    const expected = new Map<string, { schema: string; name: string; rows: number }>();
+    for (const o of sel.data.filter((x) => x.database === from)) {
+      const k = `${o.schemaName}\u0000${o.tableName}`;
+      const e = expected.get(k) ?? { schema: o.schemaName ?? '', name: o.tableName ?? '', rows: 0 };
+      e.rows += o.rows;
+      expected.set(k, e);
+    }
+    const counts = await rowCounts(url, [...expected.values()]);
+    for (const c of counts) {
+      const e = expected.get(`${c.schema}\u0000${c.name}`);
+      if (e && c.rows !== e.rows) mismatches.push(`${to}: ${c.schema}.${c.name} has ${c.rows} rows, the manifest says ${e.rows}`);
+    }
+    await dropLedger(url);
+  }
+  if (mismatches.length) {
+    await markRestoreEnded(db, restoreId, 'failed', `row counts differ after restore: ${mismatches.join('; ')}`);
+    throw new PermanentJobError(`row counts differ: ${mismatches.join('; ')}`);
+  }
+  const tables = await listRestoreTables(db, restoreId);
+  const rows = tables.reduce((a, t) => a + (t.rows ?? 0), 0);
+  await markRestoreSucceeded(db, restoreId, rows);
+  ctx.log.info({ restoreId, rows }, 'restore finished');
+  return { rows };
+};

@@ -1,0 +1,48 @@
+import { getRestore, markRestoreEnded, setRestoreTableStatus } from '@bk/catalog';
+import { PermanentJobError, errorMessage } from '@bk/core';
+import { pgUrlForDatabase } from '@bk/platform';
+import { importTable } from '@bk/postgres';
+import { loadManifest, openObject, restoreRequestOf } from '@bk/platform';
+import type { Handler } from './types.ts';
+
+/**
+ * Loads one data object: storage -> verify SHA-256 -> decrypt -> decompress -> COPY FROM
+ * STDIN, in one transaction that also writes a ledger row. A retry after a committed load
+ * finds the ledger row and does nothing; a load that fails (or whose checksum does not
+ * match at the end) rolls back whole. Rows loaded must equal the manifest's count.
+ */
+export const restorePgTable: Handler<'restore.pg-table'> = async (platform, { restoreId, objectKey }, ctx) => {
+  const { db } = platform;
+  const restore = await getRestore(db, restoreId);
+  if (!restore) throw new PermanentJobError(`restore ${restoreId} not found`);
+  if (restore.status !== 'running') throw new PermanentJobError(`restore ${restoreId} is ${restore.status}; load not run`);
+  const { manifest, dataKey } = await loadManifest(platform, restore.backupId);
+  const obj = manifest.objects.find((o) => o.key === objectKey && o.kind === 'data');
+  if (!obj || obj.schemaName === undefined || obj.tableName === undefined || !obj.columns)
+    throw new PermanentJobError(`object ${objectKey} is not a data object of backup ${restore.backupId}`);
+  const req = restoreRequestOf(restore);
+  const target = req.targetDatabase ?? obj.database;
+  const source = platform.sources.forJob(restore.source);
+  try {
+    await setRestoreTableStatus(db, restoreId, objectKey, 'running');
+    const { stream } = await openObject(platform, obj, dataKey, ctx.signal);
+    const { rows } = await importTable({
+      url: pgUrlForDatabase(source.url, target),
+      table: { schema: obj.schemaName, name: obj.tableName, columns: obj.columns },
+      source: stream,
+      ledger: { restoreId, objectKey },
+      signal: ctx.signal,
+    });
+    if (rows !== obj.rows) throw new PermanentJobError(`${obj.table}: loaded ${rows} rows, the manifest says ${obj.rows}`);
+    await setRestoreTableStatus(db, restoreId, objectKey, 'succeeded', { rows });
+    return { rows };
+  } catch (e) {
+    if (ctx.isFinalAttempt(e) && !ctx.signal.aborted) {
+      await setRestoreTableStatus(db, restoreId, objectKey, 'failed', { error: errorMessage(e) });
+      await markRestoreEnded(db, restoreId, 'failed', `${obj.table}: ${errorMessage(e)}`);
+    } else {
+      await setRestoreTableStatus(db, restoreId, objectKey, 'pending', { error: errorMessage(e) });
+    }
+    throw e;
+  }
+};

@@ -1,0 +1,1 @@
+export { startWorkers, type WorkerRuntime, type StartWorkersOptions } from './runtime.ts';

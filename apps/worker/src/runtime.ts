@@ -1,0 +1,127 @@
+import {
+  type JobName,
+  PermanentJobError,
+  QUEUES,
+  type QueueName,
+  JOB_QUEUE,
+  cappedBackoff,
+  createRedis,
+  errorMessage,
+  isJobName,
+  jobPayloads,
+} from '@bk/core';
+import type { Platform } from '@bk/platform';
+import { type Job as BullJob, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { ZodError } from 'zod';
+import { handlers } from './handlers/index.ts';
+import type { HandlerContext } from './handlers/types.ts';
+
+export interface WorkerRuntime {
+  workers: Worker[];
+  /**
+   * Graceful stop: running jobs are cancelled and handed back to the queue (another
+   * worker picks them up and rewrites their objects whole), then connections close.
+   */
+  close(): Promise<void>;
+}
+
+export interface StartWorkersOptions {
+  /** Only run these queues (default: all). */
+  queues?: readonly QueueName[];
+}
+
+const SHUTDOWN = 'worker shutting down';
+
+/**
+ * Errors that retrying cannot fix become UnrecoverableError (BullMQ then fails the job at
+ * once); everything else is retried with capped exponential backoff.
+ */
+function isPermanent(e: unknown): boolean {
+  if (e instanceof PermanentJobError || e instanceof ZodError || e instanceof UnrecoverableError) return true;
+  const name = (e as { name?: string } | null)?.name;
+  return name === 'SourceAuthError' || name === 'SnapshotGoneError' || name === 'ToolMissingError' || name === 'IntegrityError' || name === 'MissingKeyError';
+}
+
+export function startWorkers(platform: Platform, opts: StartWorkersOptions = {}): WorkerRuntime {
+  const { config, log } = platform;
+  const redisUrl = config.redis.url as string;
+  let shuttingDown = false;
+  const workers: Worker[] = [];
+  const connections = [] as ReturnType<typeof createRedis>[];
+
+  for (const queue of opts.queues ?? QUEUES) {
+    const connection = createRedis(redisUrl, 'worker');
+    connections.push(connection);
+    const worker: Worker = new Worker(
+      queue,
+      async (job: BullJob, token?: string, signal?: AbortSignal) => {
+        const name = job.name;
+        if (!isJobName(name) || JOB_QUEUE[name] !== queue) {
+          throw new UnrecoverableError(`no handler for job "${name}" on queue "${queue}"`);
+        }
+        const jobLog = log.child({ jobId: job.id, job: name, queue, attempt: job.attemptsMade + 1 });
+        const ctx: HandlerContext = {
+          job,
+          token,
+          signal: signal ?? new AbortController().signal,
+          log: jobLog,
+          isFinalAttempt: (err: unknown) => isPermanent(err) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+        };
+        try {
+          // Redis data is input, possibly written by an older version: validate again.
+          const payload = jobPayloads[name].parse(job.data);
+          return await (handlers[name] as (p: Platform, d: unknown, c: HandlerContext) => Promise<unknown>)(platform, payload, ctx);
+        } catch (e) {
+          if (shuttingDown && ctx.signal.aborted) {
+            // Hand the job back rather than failing it: it restarts from scratch elsewhere.
+            jobLog.warn('handing job back to the queue for another worker');
+            await job.moveToWait(token);
+            throw new WaitingError();
+          }
+          jobLog.error({ err: { message: errorMessage(e), name: (e as Error)?.name } }, 'job failed');
+          if (isPermanent(e)) throw new UnrecoverableError(errorMessage(e));
+          throw e;
+        }
+      },
+      {
+        connection,
+        prefix: config.redis.prefix,
+        concurrency: config.workers.concurrency[queue],
+        lockDuration: config.workers.lockDurationMs,
+        stalledInterval: config.workers.stalledIntervalMs,
+        maxStalledCount: 2,
+        settings: { backoffStrategy: cappedBackoff },
+      },
+    );
+    worker.on('error', (err) => log.error({ err: { message: err.message }, queue }, 'worker error'));
+    workers.push(worker);
+  }
+  log.info({ queues: opts.queues ?? QUEUES, concurrency: config.workers.concurrency }, 'workers started');
+
+  return {
+    workers,
+    async close() {
+      shuttingDown = true;
+      // Coordinators hold the source snapshot that running exports read from: they are
+      // left to finish within the grace period instead of being handed back.
+      for (const w of workers) if (w.name !== 'coordinate') w.cancelAllJobs(SHUTDOWN);
+      const grace = config.workers.shutdownGraceSeconds * 1000;
+      const closing = Promise.all(workers.map((w) => w.close()));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        closing.then(() => false),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(true), grace);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        log.warn('jobs did not stop within the grace period; forcing close (they will be retried after the stalled check)');
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+      for (const c of connections) c.disconnect();
+    },
+  };
+}
+
+export type { JobName };

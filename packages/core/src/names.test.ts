@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { backupPrefix, keySegment } from './keys.ts';
+import { displayName, parsePgTableRef } from './names.ts';
+
+describe('table references', () => {
+  it('parses plain and quoted parts', () => {
+    expect(parsePgTableRef('public.orders')).toEqual({ schema: 'public', name: 'orders' });
+    expect(parsePgTableRef('app.Sales.Orders')).toEqual({ database: 'app', schema: 'Sales', name: 'Orders' });
+    expect(parsePgTableRef('"my schema"."odd""name.x"')).toEqual({ schema: 'my schema', name: 'odd"name.x' });
+  });
+  it('rejects malformed names with a 400', () => {
+    for (const bad of ['orders', 'a.b.c.d', 'a.', '"a.b', 'a"b.c', '', `public.${'x'.repeat(64)}`]) {
+      expect(() => parsePgTableRef(bad)).toThrow(expect.objectContaining({ status: 400 }));
+    }
+  });
+  it('displays names quoted only where needed', () => {
+    expect(displayName('public', 'Odd Name')).toBe('public."Odd Name"');
+  });
+});
+
+describe('storage key segments', () => {
+  it('encode any identifier into [A-Za-z0-9_%-] and back', () => {
+    for (const n of ['..', 'a/b', 'spaß', 'x y', 'a.b', '%']) {
+      const s = keySegment(n);
+      expect(s).toMatch(/^[A-Za-z0-9_%-]+$/);
+      expect(decodeURIComponent(s)).toBe(n);
+    }
+    expect(backupPrefix('pg-main', 'bk_1')).toBe('backups/pg-main/bk_1/');
+  });
+});
