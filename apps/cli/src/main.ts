@@ -1,0 +1,159 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command, Option } from 'commander';
+import { ApiClient, ApiError } from './client.ts';
+import { printTable } from './format.ts';
+
+/**
+ * backupctl: the command-line client of the HTTP API. Readable tables by default,
+ * `--json` for scripts; exit code 0 on success, 1 when the operation failed, 2 on bad
+ * usage or an API error.
+ */
+const program = new Command('backupctl')
+  .description('Back up and restore PostgreSQL and TDengine through the bk API')
+  .option('--url <url>', 'API base URL (env BK_API_URL)', process.env.BK_API_URL ?? 'http://127.0.0.1:8080')
+  .option('--key <key>', 'API key (env BK_API_KEY)', process.env.BK_API_KEY)
+  .option('--json', 'print JSON instead of tables', false);
+
+function client(): ApiClient {
+  const o = program.opts<{ url: string; key?: string }>();
+  if (!o.key) throw new ApiError(0, 'missing_key', 'no API key: pass --key or set BK_API_KEY');
+  return new ApiClient(o.url, o.key);
+}
+const json = () => program.opts<{ json: boolean }>().json;
+const out = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+
+interface Job {
+  id: string;
+  status: string;
+  error?: string;
+  tables?: { name: string; status: string; rows: number | null }[];
+}
+
+/** Polls until the job ends, printing progress to stderr; returns the final record. */
+async function waitFor(path: string): Promise<Job> {
+  let last = '';
+  for (;;) {
+    const j = await client().get<Job>(path);
+    const done = j.tables?.filter((t) => t.status === 'succeeded').length ?? 0;
+    const line = `${j.id}: ${j.status}${j.tables?.length ? ` (${done}/${j.tables.length} tables)` : ''}`;
+    if (line !== last && process.stderr.isTTY !== undefined) process.stderr.write(`${line}\n`);
+    last = line;
+    if (['succeeded', 'failed', 'cancelled'].includes(j.status)) return j;
+    await sleep(1000);
+  }
+}
+
+function finish(j: Job): void {
+  if (json()) out(j);
+  else {
+    process.stdout.write(`${j.id} ${j.status}${j.error ? `: ${j.error}` : ''}\n`);
+    if (j.tables?.length) printTable(j.tables, ['name', 'status', 'rows']);
+  }
+  if (j.status !== 'succeeded') process.exitCode = 1;
+}
+
+program
+  .command('backup')
+  .description('start a backup')
+  .argument('<source>', 'source name from the configuration')
+  .addOption(new Option('-t, --type <type>', 'backup type').choices(['full', 'database', 'table', 'incremental']).default('full'))
+  .option('-d, --database <name...>', 'databases (type database)')
+  .option('--table <name...>', 'tables, schema.table or db.schema.table (type table)')
+  .addOption(new Option('--codec <codec>', 'compression codec').choices(['zstd', 'gzip', 'none']))
+  .option('--level <n>', 'compression level', (v) => Number.parseInt(v, 10))
+  .option('--no-encrypt', 'do not encrypt even when a key is configured')
+  .option('-w, --wait', 'wait until it ends', false)
+  .action(async (source: string, o: { type: string; database?: string[]; table?: string[]; codec?: string; level?: number; encrypt: boolean; wait: boolean }) => {
+    const body: Record<string, unknown> = { source, type: o.type };
+    if (o.database) body.databases = o.database;
+    if (o.table) body.tables = o.table;
+    if (o.codec) body.compression = { codec: o.codec, ...(o.level !== undefined ? { level: o.level } : {}) };
+    if (o.encrypt === false) body.encrypt = false;
+    const r = await client().post<{ id: string; status: string }>('/v1/backups', body);
+    if (!o.wait) return json() ? out(r) : void process.stdout.write(`${r.id} ${r.status}\n`);
+    finish(await waitFor(`/v1/backups/${r.id}`));
+  });
+
+program
+  .command('list')
+  .description('list backups')
+  .option('-s, --source <name>')
+  .option('--type <type>')
+  .option('--status <status>')
+  .option('-n, --limit <n>', 'page size', '50')
+  .option('--cursor <cursor>')
+  .action(async (o: { source?: string; type?: string; status?: string; limit: string; cursor?: string }) => {
+    const q = new URLSearchParams({ limit: o.limit });
+    for (const k of ['source', 'type', 'status', 'cursor'] as const) if (o[k]) q.set(k, o[k] as string);
+    const page = await client().get<{ items: Record<string, unknown>[]; nextCursor: string | null }>(`/v1/backups?${q}`);
+    if (json()) return out(page);
+    printTable(page.items, ['id', 'source', 'type', 'status', 'rows', 'bytes', 'finishedAt']);
+    if (page.nextCursor) process.stdout.write(`more: --cursor ${page.nextCursor}\n`);
+  });
+
+program
+  .command('show')
+  .description('show a backup with its tables')
+  .argument('<id>')
+  .action(async (id: string) => {
+    const b = await client().get<Job & Record<string, unknown>>(`/v1/backups/${id}`);
+    if (json()) return out(b);
+    const { tables, ...rest } = b;
+    for (const [k, v] of Object.entries(rest)) process.stdout.write(`${k.padEnd(12)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
+    if (tables?.length) printTable(tables, ['name', 'status', 'rows', 'bytes', 'sha256']);
+  });
+
+program
+  .command('restore')
+  .description('restore a backup (or --dry-run to check it)')
+  .argument('[backupId]')
+  .option('--table <name...>', 'restore only these tables')
+  .option('-d, --database <name...>', 'restore only these databases')
+  .option('--target-database <name>', 'restore into this database (created if missing)')
+  .option('--source <name>', 'with --time: point-in-time restore of this source')
+  .option('--time <iso>', 'point-in-time target (ISO 8601)')
+  .option('--dry-run', 'verify and plan only; change nothing', false)
+  .option('--replace', 'overwrite existing tables (asks for --yes)', false)
+  .option('--yes', 'confirm --replace', false)
+  .option('--force', 'restore even a backup that failed verification', false)
+  .option('-w, --wait', 'wait until it ends', false)
+  .action(async (backupId: string | undefined, o: Record<string, unknown>) => {
+    const body: Record<string, unknown> = { dryRun: o.dryRun, mode: o.replace ? 'replace' : 'fail-if-exists', confirm: o.yes, force: o.force };
+    if (backupId) body.backupId = backupId;
+    if (o.table) body.tables = o.table;
+    if (o.database) body.databases = o.database;
+    if (o.targetDatabase) body.targetDatabase = o.targetDatabase;
+    if (o.source) body.source = o.source;
+    if (o.time) body.targetTime = o.time;
+    const r = await client().post<{ id: string; status: string }>('/v1/restores', body);
+    if (!o.wait) return json() ? out(r) : void process.stdout.write(`${r.id} ${r.status}\n`);
+    finish(await waitFor(`/v1/restores/${r.id}`));
+  });
+
+program
+  .command('status')
+  .description('show a backup or restore by id (bk_... or rs_...)')
+  .argument('<id>')
+  .option('-w, --wait', 'wait until it ends', false)
+  .action(async (id: string, o: { wait: boolean }) => {
+    const path = id.startsWith('rs_') ? `/v1/restores/${id}` : `/v1/backups/${id}`;
+    finish(o.wait ? await waitFor(path) : await client().get<Job>(path));
+  });
+
+program
+  .command('sources')
+  .description('list configured sources and whether they are reachable')
+  .action(async () => {
+    const r = await client().get<{ items: Record<string, unknown>[] }>('/v1/sources');
+    if (json()) return out(r);
+    printTable(r.items, ['name', 'kind', 'target', 'reachable', 'error']);
+  });
+
+program.parseAsync().catch((e: unknown) => {
+  if (e instanceof ApiError) {
+    process.stderr.write(`backupctl: ${e.message}${e.code ? ` (${e.code})` : ''}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`backupctl: ${(e as Error).message}\n`);
+  process.exit(2);
+});
