@@ -24,7 +24,7 @@ describe('HTTP API', () => {
 
   async function expectNothingChanged() {
     const { rows } = await stack.platform.db.query('SELECT (SELECT count(*) FROM backups) AS b, (SELECT count(*) FROM restores) AS r');
-    expect(rows[0]).toEqual({ b: '0', r: '0' });
+    expect(rows[0]).toEqual({ b: 0, r: 0 });
     for (const q of Object.values(stack.platform.queues.queues)) {
       const counts = await q.getJobCounts();
       expect(Object.values(counts).reduce((a, n) => a + n, 0)).toBe(0);

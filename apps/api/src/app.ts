@@ -33,7 +33,6 @@ export async function buildApp(deps: AppDeps) {
     loggerInstance: platform.log.child({ component: 'api' }) as FastifyBaseLogger,
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: false,
-    disableRequestLogging: false,
     bodyLimit: 1024 * 1024,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

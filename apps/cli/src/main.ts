@@ -20,7 +20,9 @@ function client(): ApiClient {
   return new ApiClient(o.url, o.key);
 }
 const json = () => program.opts<{ json: boolean }>().json;
-const out = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+const out = (v: unknown): void => {
+  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+};
 
 interface Job {
   id: string;
@@ -70,7 +72,9 @@ program
     if (o.codec) body.compression = { codec: o.codec, ...(o.level !== undefined ? { level: o.level } : {}) };
     if (o.encrypt === false) body.encrypt = false;
     const r = await client().post<{ id: string; status: string }>('/v1/backups', body);
-    if (!o.wait) return json() ? out(r) : void process.stdout.write(`${r.id} ${r.status}\n`);
+    if (!o.wait) if (json()) out(r);
+      else process.stdout.write(`${r.id} ${r.status}\n`);
+      return;
     finish(await waitFor(`/v1/backups/${r.id}`));
   });
 
@@ -126,7 +130,9 @@ program
     if (o.source) body.source = o.source;
     if (o.time) body.targetTime = o.time;
     const r = await client().post<{ id: string; status: string }>('/v1/restores', body);
-    if (!o.wait) return json() ? out(r) : void process.stdout.write(`${r.id} ${r.status}\n`);
+    if (!o.wait) if (json()) out(r);
+      else process.stdout.write(`${r.id} ${r.status}\n`);
+      return;
     finish(await waitFor(`/v1/restores/${r.id}`));
   });
 

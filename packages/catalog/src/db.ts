@@ -2,13 +2,28 @@ import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 
-// int8 as JS number: counts and byte sizes here stay far below 2^53.
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+/**
+ * int8 as a JS number, for this pool only: catalog counts and byte sizes stay far below
+ * 2^53. (Setting it on `pg.types` would change every pg client in the process, including
+ * the ones reading source data, where 64-bit values must stay exact.)
+ */
+const catalogTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === pg.types.builtins.INT8 && format !== 'binary') return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
 
 export type Db = pg.Pool;
 
 export function createDb(url: string, max = 10): Db {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000, application_name: 'bk-catalog' });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'bk-catalog',
+    types: catalogTypes,
+  });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   return pool;

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { UnauthorizedError } from '@bk/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from './errors.ts';
 
 export interface Principal {
   /** Stable, non-secret name of the key (a hash prefix): what the audit log records. */
@@ -70,8 +71,12 @@ export function requireBrowserAuth(auth: Authenticator) {
     const key = presentedKey(req, true);
     const p = key ? auth.verify(key) : undefined;
     if (!p) {
-      reply.header('www-authenticate', 'Basic realm="bk backups", charset="UTF-8"');
-      throw new UnauthorizedError('sign in with any user name and an API key as the password');
+      // Replied here rather than thrown: plugins mounted in this scope (Bull Board) install
+      // error handlers of their own that would turn the 401 into a 500.
+      return reply
+        .status(401)
+        .header('www-authenticate', 'Basic realm="bk backups", charset="UTF-8"')
+        .send(errorBody('unauthorized', 'sign in with any user name and an API key as the password'));
     }
     req.principal = p;
   };

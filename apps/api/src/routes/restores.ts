@@ -45,7 +45,7 @@ export function restoreRoutes(platform: Platform): FastifyPluginAsyncZod {
         if (body.mode === 'replace' && !body.confirm)
           throw new BadRequestError('mode "replace" overwrites existing tables: repeat the request with confirm: true', 'confirmation_required');
         const backup = await getBackup(platform.db, body.backupId);
-        if (!backup) throw new NotFoundError(`backup ${body.backupId} not found`, { backupId: body.backupId });
+        if (!backup) throw new NotFoundError(`backup ${body.backupId} not found`);
         if (backup.status !== 'succeeded')
           throw new ConflictError(`backup ${backup.id} is ${backup.status}; only succeeded backups can be restored`, 'backup_not_restorable');
         if (body.source && body.source !== backup.source)

@@ -1,4 +1,4 @@
-import { NotFoundError, errorMessage } from '@bk/core';
+import { NotFoundError, displayName, errorMessage } from '@bk/core';
 import type { Platform } from '@bk/platform';
 import { discover, listDatabases } from '@bk/postgres';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -107,7 +107,7 @@ export function sourceRoutes(platform: Platform): FastifyPluginAsyncZod {
                 kind: t.kind,
                 estimatedRows: t.estimatedRows,
                 sizeBytes: t.sizeBytes,
-                parent: t.parent ?? null,
+                parent: t.parent ? displayName(t.parent.schema, t.parent.name) : null,
               })),
             })),
           };

@@ -30,7 +30,7 @@ export const exportPgTable: Handler<'export.pg-table'> = async (platform, p, ctx
       signal: ctx.signal,
     });
     const enc = encodeForStorage(stream, { compression: p.compression, ...(dataKey ? { dataKey } : {}) });
-    const progress = throttle(2000, () => ctx.job.updateProgress({ table: label, rawBytes: enc.stats().rawBytes }));
+    const progress = throttle(2000, () => ctx.job.updateProgress({ table: label, rawBytes: enc.rawBytesSoFar() }));
     enc.stream.on('data', () => progress());
     await platform.store.put(p.objectKey, enc.stream, { signal: ctx.signal });
     await done;

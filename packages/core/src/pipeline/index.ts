@@ -32,7 +32,10 @@ export interface EncodeOptions {
  * has ended. Errors anywhere (the source included) destroy the returned stream with that
  * error, which makes the store abort the upload.
  */
-export function encodeForStorage(source: Readable, opts: EncodeOptions): { stream: Readable; stats: () => EncodedStats } {
+export function encodeForStorage(
+  source: Readable,
+  opts: EncodeOptions,
+): { stream: Readable; stats: () => EncodedStats; rawBytesSoFar: () => number } {
   const rows = new RowCounter();
   const hash = new HashCounter();
   const stages: Transform[] = [rows];
@@ -44,9 +47,19 @@ export function encodeForStorage(source: Readable, opts: EncodeOptions): { strea
   pipeline([source, ...stages, out], (err) => {
     if (err) out.destroy(err);
   });
+  let ended = false;
+  out.on('end', () => {
+    ended = true;
+  });
   return {
     stream: out,
-    stats: () => ({ rows: rows.rows, rawBytes: rows.bytes, bytes: hash.bytes, sha256: hash.sha256() }),
+    /** Final figures: only once the stream has ended (the digest can be taken once). */
+    stats: () => {
+      if (!ended) throw new Error('encodeForStorage: stats() read before the stream ended');
+      return { rows: rows.rows, rawBytes: rows.bytes, bytes: hash.bytes, sha256: hash.sha256() };
+    },
+    /** Live progress, safe at any time. */
+    rawBytesSoFar: () => rows.bytes,
   };
 }
 
