@@ -12,6 +12,7 @@ import {
 } from '@bk/core';
 import type { Platform } from '@bk/platform';
 import { type Job as BullJob, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { hostname } from 'node:os';
 import { ZodError } from 'zod';
 import { handlers } from './handlers/index.ts';
 import type { HandlerContext } from './handlers/types.ts';
@@ -49,7 +50,10 @@ export function startWorkers(platform: Platform, opts: StartWorkersOptions = {})
   const workers: Worker[] = [];
   const connections = [] as ReturnType<typeof createRedis>[];
 
-  for (const queue of opts.queues ?? QUEUES) {
+  const queues = opts.queues ?? config.workers.queues ?? QUEUES;
+  // Recorded on every job it takes (job.processedBy): who ran what, in Bull Board too.
+  const workerName = `${hostname()}-${process.pid}`;
+  for (const queue of queues) {
     const connection = createRedis(redisUrl, 'worker');
     connections.push(connection);
     const worker: Worker = new Worker(
@@ -85,6 +89,7 @@ export function startWorkers(platform: Platform, opts: StartWorkersOptions = {})
       },
       {
         connection,
+        name: workerName,
         prefix: config.redis.prefix,
         concurrency: config.workers.concurrency[queue],
         lockDuration: config.workers.lockDurationMs,
@@ -96,7 +101,7 @@ export function startWorkers(platform: Platform, opts: StartWorkersOptions = {})
     worker.on('error', (err) => log.error({ err: { message: err.message }, queue }, 'worker error'));
     workers.push(worker);
   }
-  log.info({ queues: opts.queues ?? QUEUES, concurrency: config.workers.concurrency }, 'workers started');
+  log.info({ worker: workerName, queues, concurrency: config.workers.concurrency }, 'workers started');
 
   return {
     workers,

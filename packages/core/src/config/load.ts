@@ -117,6 +117,11 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv)
     conc.export = wc;
     conc.restore = wc;
   }
+  if (env.WORKER_QUEUES) {
+    section(raw, 'workers').queues = env.WORKER_QUEUES.split(',')
+      .map((q) => q.trim())
+      .filter(Boolean);
+  }
   if (env.COMPRESSION) {
     const codec = codecSchema.safeParse(env.COMPRESSION);
     if (!codec.success) throw new ConfigError(`COMPRESSION: must be zstd, gzip or none, got "${env.COMPRESSION}"`);

@@ -127,6 +127,11 @@ export const configSchema = z
         stalledIntervalMs: z.number().int().min(500).default(15000),
         attempts: z.number().int().min(1).max(20).default(5),
         backoffMs: z.number().int().min(100).default(2000),
+        /**
+         * Queues this worker process consumes (default: all). Lets a deployment dedicate
+         * processes, e.g. coordinators (which hold PostgreSQL snapshots) apart from exports.
+         */
+        queues: z.array(z.enum(['coordinate', 'export', 'restore', 'finalize', 'maintenance'])).min(1).optional(),
         /** Seconds a SIGTERM-ed worker waits for jobs to hand back before exiting. */
         shutdownGraceSeconds: z.number().int().min(1).default(20),
       })

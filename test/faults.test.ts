@@ -1,0 +1,99 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { listBackupObjects } from '@bk/catalog';
+import { compareDatabases } from '@bk/postgres';
+import { testServices } from '@bk/test-utils';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, isFinal, startStack, waitFor } from './support/stack.ts';
+import { type WorkerProcess, spawnWorker } from './support/worker-process.ts';
+
+/**
+ * Workers die mid-table: the job is retried by another worker process, the object is
+ * rewritten whole, and the restored data is identical. A SIGTERM-ed worker hands its job
+ * back instead of failing it.
+ */
+describe('worker faults with several worker processes', () => {
+  let stack: Stack;
+  let sourceUrl: string;
+  const workers: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    sourceUrl = await testServices().createDatabase('faults_src');
+    const c = new pg.Client({ connectionString: sourceUrl });
+    await c.connect();
+    await c.query(`CREATE TABLE big (id bigint PRIMARY KEY, payload text, n numeric)`);
+    await c.query(`INSERT INTO big SELECT g, md5(g::text) || md5((g*7)::text) || md5((g*13)::text), g / 3.0 FROM generate_series(1, 600000) g`);
+    await c.query(`CREATE TABLE small (id int, v text)`);
+    await c.query(`INSERT INTO small SELECT g, 'v' || g FROM generate_series(1, 1000) g`);
+    await c.end();
+    stack = await startStack({ label: 'faults', storage: 's3', workers: false, sources: { 'pg-main': { kind: 'postgres', url: sourceUrl } } });
+    // The coordinator (which holds the snapshot) runs apart from the exports.
+    workers.push(await spawnWorker(stack, ['coordinate', 'finalize']));
+    workers.push(await spawnWorker(stack, ['export', 'restore']));
+    workers.push(await spawnWorker(stack, ['export', 'restore']));
+  });
+  afterAll(async () => {
+    for (const w of workers) w.kill('SIGKILL');
+    await Promise.all(workers.map((w) => w.exited));
+    await stack?.close();
+  });
+
+  /** Waits until an export job of `big` is active, and returns the worker running it. */
+  async function workerExportingBig(): Promise<WorkerProcess> {
+    const until = Date.now() + 60_000;
+    while (Date.now() < until) {
+      for (const job of await stack.platform.queues.queues.export.getActive()) {
+        if ((job.data as { table: { name: string } }).table.name !== 'big' || !job.processedBy) continue;
+        const w = workers.find((x) => job.processedBy?.endsWith(x.nameSuffix));
+        if (w) return w;
+      }
+      await sleep(50);
+    }
+    throw new Error('no export of table big became active');
+  }
+
+  async function backupAndKill(signal: NodeJS.Signals) {
+    const res = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/backups',
+      headers: stack.auth,
+      // gzip 9 is slow on purpose: the export of "big" lasts long enough to be interrupted.
+      payload: { source: 'pg-main', type: 'database', compression: { codec: 'gzip', level: 9 } },
+    });
+    expect(res.statusCode).toBe(202);
+    const { id } = res.json() as { id: string };
+    const victim = await workerExportingBig();
+    await sleep(300);
+    victim.kill(signal);
+    const code = await victim.exited;
+    workers.splice(workers.indexOf(victim), 1);
+    const backup = await waitFor<{ status: string; error?: string; rows: number }>(stack, `/v1/backups/${id}`, isFinal, 120_000);
+    return { id, backup, victim, code };
+  }
+
+  it('SIGKILL mid-table: another worker redoes the table and the restore is identical', async () => {
+    const { id, backup } = await backupAndKill('SIGKILL');
+    expect(backup.status, backup.error).toBe('succeeded');
+    expect(backup.rows).toBe(601000);
+    const big = (await listBackupObjects(stack.platform.db, id)).find((o) => o.tableName === 'big');
+    expect(big?.attempts).toBeGreaterThanOrEqual(2);
+    expect(big?.rows).toBe(600000);
+
+    const r = await stack.app.inject({ method: 'POST', url: '/v1/restores', headers: stack.auth, payload: { backupId: id, targetDatabase: 'faults_restored' } });
+    expect(r.statusCode).toBe(202);
+    const restore = await waitFor<{ status: string; error?: string }>(stack, `/v1/restores/${r.json().id}`, isFinal, 120_000);
+    expect(restore.status, restore.error).toBe('succeeded');
+    const target = new URL(sourceUrl);
+    target.pathname = '/faults_restored';
+    expect(await compareDatabases(sourceUrl, target.toString())).toEqual([]);
+  });
+
+  it('SIGTERM mid-table: the worker hands the job back and exits; the backup still succeeds', async () => {
+    workers.push(await spawnWorker(stack, ['export', 'restore']));
+    const { backup, victim, code } = await backupAndKill('SIGTERM');
+    expect(code).toBe(0);
+    expect(await victim.log()).toContain('handing job back');
+    expect(backup.status, backup.error).toBe('succeeded');
+    expect(backup.rows).toBe(601000);
+  });
+});
