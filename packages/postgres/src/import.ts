@@ -1,0 +1,132 @@
+/** The data half of a restore: COPY FROM STDIN, exactly once per object thanks to a ledger. */
+
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import { LEDGER_SCHEMA } from './catalog-sql.ts';
+import { CANONICAL_SESSION_SQL, withClient } from './connection.ts';
+import { quoteColumnList, quoteIdent, quoteLiteral, quoteQualified } from './quote.ts';
+import type { TableSpec } from './types.ts';
+
+const LEDGER = `${quoteIdent(LEDGER_SCHEMA)}.${quoteIdent('ledger')}`;
+
+export interface ImportLedgerKey {
+  /** The restore this load belongs to. */
+  readonly restoreId: string;
+  /** The object (COPY file) loaded. */
+  readonly objectKey: string;
+}
+
+export interface ImportTableOptions {
+  readonly url: string;
+  readonly table: TableSpec;
+  /**
+   * Raw COPY text, as exportTable produced it. Consumed to its end, or destroyed when the
+   * import fails or is skipped. An error it emits (e.g. a checksum mismatch found by a
+   * transform of the caller) aborts the COPY: nothing of this load remains.
+   */
+  readonly source: Readable;
+  /** Makes the load idempotent across retries; see {@link importTable}. */
+  readonly ledger?: ImportLedgerKey | undefined;
+  /** Encoding of the COPY bytes (the source database's, SnapshotSession.encoding); default UTF8. */
+  readonly encoding?: string | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly connectTimeoutMs?: number | undefined;
+}
+
+export interface ImportResult {
+  /** Rows COPY loaded (or, when skipped, recorded by the attempt that loaded them). */
+  readonly rows: number;
+  /** True when the ledger showed this object already loaded and nothing was done. */
+  readonly skipped: boolean;
+}
+
+/** `COPY "s"."t" ("c1", ...) FROM STDIN` (no column list for a table without columns). */
+export function importCopySql(table: TableSpec): string {
+  const rel = quoteQualified(table);
+  return table.columns.length ? `COPY ${rel} (${quoteColumnList(table.columns)}) FROM STDIN` : `COPY ${rel} FROM STDIN`;
+}
+
+/**
+ * Loads COPY text into a table in one transaction, under the canonical session settings
+ * (the same as the export's, so every value parses back to itself) and client_encoding =
+ * `encoding`.
+ *
+ * With a `ledger` key:
+ * 1. `"_bk_restore"."ledger"(restore_id, object_key, rows)` is created if missing, in its
+ *    own short transaction (serialised by an advisory lock, so parallel first loads do not
+ *    collide);
+ * 2. the load's transaction takes an advisory lock on the key, and if the ledger already
+ *    has the key, the earlier attempt committed: nothing is loaded, its row count is
+ *    returned with `skipped: true`;
+ * 3. otherwise COPY runs, the ledger row is inserted, and both commit together, so a retry
+ *    after a crash either finds the row (done) or finds nothing of the load (redo).
+ *
+ * If the source errors, the load is aborted (CopyFail), the transaction rolled back and the
+ * source's error rethrown as is. Returns COPY's own row count.
+ */
+export async function importTable(opts: ImportTableOptions): Promise<ImportResult> {
+  const { source, ledger } = opts;
+  const encoding = opts.encoding ?? 'UTF8';
+  if (!/^[A-Za-z0-9_]+$/.test(encoding)) throw new RangeError(`invalid encoding name ${JSON.stringify(encoding)}`);
+  const conn = { signal: opts.signal, connectTimeoutMs: opts.connectTimeoutMs, applicationName: 'bk-import' };
+  try {
+    if (ledger) await ensureLedger(opts.url, conn);
+    return await withClient(opts.url, conn, async (client) => {
+      await client.query(`BEGIN; ${CANONICAL_SESSION_SQL}; SET client_encoding = ${quoteLiteral(encoding)}`);
+      try {
+        if (ledger) {
+          await client.query('SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))', [`${ledger.restoreId}\n${ledger.objectKey}`]);
+          const seen = await client.query<{ rows: string }>(`SELECT rows::text AS rows FROM ${LEDGER} WHERE restore_id = $1 AND object_key = $2`, [
+            ledger.restoreId,
+            ledger.objectKey,
+          ]);
+          const row = seen.rows[0];
+          if (row) {
+            await client.query('ROLLBACK');
+            source.destroy();
+            return { rows: Number(row.rows), skipped: true };
+          }
+        }
+        const copy = client.query(copyFrom(importCopySql(opts.table)));
+        await pipeline(source, copy);
+        const rows = copy.rowCount;
+        if (ledger) {
+          await client.query(`INSERT INTO ${LEDGER} (restore_id, object_key, rows) VALUES ($1, $2, $3)`, [ledger.restoreId, ledger.objectKey, rows]);
+        }
+        await client.query('COMMIT');
+        return { rows, skipped: false };
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  } finally {
+    if (!source.destroyed && !source.readableEnded) source.destroy();
+  }
+}
+
+async function ensureLedger(url: string, conn: { signal: AbortSignal | undefined; connectTimeoutMs: number | undefined; applicationName: string }): Promise<void> {
+  await withClient(url, conn, async (client) => {
+    await client.query('BEGIN');
+    try {
+      await client.query('SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))', [`${LEDGER_SCHEMA}.ledger`]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(LEDGER_SCHEMA)}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${LEDGER} (restore_id text NOT NULL, object_key text NOT NULL, rows bigint NOT NULL,
+           loaded_at timestamptz NOT NULL DEFAULT pg_catalog.now(), PRIMARY KEY (restore_id, object_key))`,
+      );
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+/** Drops the restore ledger (schema `_bk_restore`) once a restore is finished. Idempotent. */
+export async function dropLedger(url: string, opts: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+  await withClient(url, { ...opts, applicationName: 'bk-import' }, async (client) => {
+    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(LEDGER_SCHEMA)} CASCADE`);
+  });
+}

@@ -1,0 +1,186 @@
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  databaseIsEmptyFor,
+  dropLedger,
+  ensureDatabase,
+  importTable,
+  LEDGER_SCHEMA,
+  rowCounts,
+  setSequences,
+  tableContentHash,
+  tablesWithRows,
+} from '@bk/postgres';
+import { testPg, withPg } from './support.ts';
+
+const pg = testPg();
+let url: string;
+const table = { schema: 'public', name: 'Target "T"', columns: ['id', 'v'] };
+
+beforeAll(async () => {
+  url = await pg.createDatabase('import');
+  await withPg(url, (c) =>
+    c.query(`
+      CREATE TABLE public."Target ""T""" (id int, v text);
+      CREATE TABLE public.nocols ();
+      CREATE SEQUENCE public.s1;
+      CREATE TABLE public.pk (id int PRIMARY KEY);
+    `),
+  );
+});
+
+afterAll(async () => {
+  await pg.dropAll();
+});
+
+function copyText(from: number, to: number): Buffer {
+  let s = '';
+  for (let i = from; i <= to; i++) s += `${i}\tvalue\\t${i}\\n\n`;
+  return Buffer.from(s);
+}
+
+/** Emits `good` in small pieces, then fails. */
+function failingSource(good: Buffer, error: Error): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent < good.length) {
+        this.push(good.subarray(sent, sent + 4096));
+        sent += 4096;
+      } else {
+        this.destroy(error);
+      }
+    },
+  });
+}
+
+async function count(name: string): Promise<number> {
+  return withPg(url, async (c) => Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM public.${name}`)).rows[0]?.n));
+}
+
+describe('importTable', () => {
+  it('loads COPY text and reports COPY\'s row count; values round-trip', async () => {
+    const r = await importTable({ url, table, source: Readable.from([copyText(1, 1000)]) });
+    expect(r).toEqual({ rows: 1000, skipped: false });
+    await withPg(url, async (c) => {
+      const row = await c.query<{ v: string }>('SELECT v FROM public."Target ""T""" WHERE id = 7');
+      expect(row.rows[0]?.v).toBe('value\t7\n');
+      await c.query('TRUNCATE public."Target ""T"""');
+    });
+  });
+
+  it('a source error mid-COPY rolls everything back and is rethrown as is', async () => {
+    const boom = new Error('sha256 mismatch in object x');
+    await expect(importTable({ url, table, source: failingSource(copyText(1, 5000), boom), ledger: { restoreId: 'r1', objectKey: 'k-fail' } })).rejects.toBe(boom);
+    expect(await count('"Target ""T"""')).toBe(0);
+    await withPg(url, async (c) => {
+      const l = await c.query(`SELECT * FROM "${LEDGER_SCHEMA}".ledger WHERE object_key = 'k-fail'`);
+      expect(l.rowCount).toBe(0);
+    });
+  });
+
+  it('with a ledger key, a retried load after a committed one is a no-op returning the recorded rows', async () => {
+    const key = { restoreId: 'r1', objectKey: 'data/public/T.part0.copy.gz' };
+    expect(await importTable({ url, table, source: Readable.from([copyText(1, 300)]), ledger: key })).toEqual({ rows: 300, skipped: false });
+    const again = Readable.from([copyText(1, 300)]);
+    expect(await importTable({ url, table, source: again, ledger: key })).toEqual({ rows: 300, skipped: true });
+    expect(again.destroyed).toBe(true);
+    expect(await count('"Target ""T"""')).toBe(300);
+    // Another object of the same table, and the same object in another restore, do load.
+    expect(await importTable({ url, table, source: Readable.from([copyText(301, 350)]), ledger: { ...key, objectKey: 'part1' } })).toEqual({ rows: 50, skipped: false });
+    expect(await count('"Target ""T"""')).toBe(350);
+  });
+
+  it('concurrent attempts of the same object load it once', async () => {
+    const key = { restoreId: 'r2', objectKey: 'same' };
+    const results = await Promise.all([1, 2, 3].map(() => importTable({ url, table, source: Readable.from([copyText(1000, 1099)]), ledger: key })));
+    expect(results.map((r) => r.rows)).toEqual([100, 100, 100]);
+    expect(results.filter((r) => !r.skipped)).toHaveLength(1);
+    expect(await count('"Target ""T""" WHERE id >= 1000')).toBe(100);
+  });
+
+  it('loads a table without columns: one empty line per row', async () => {
+    const r = await importTable({ url, table: { schema: 'public', name: 'nocols', columns: [] }, source: Readable.from([Buffer.from('\n\n\n\n')]) });
+    expect(r.rows).toBe(4);
+    expect(await count('nocols')).toBe(4);
+    expect(await tableContentHash(url, { schema: 'public', name: 'nocols' })).toMatchObject({ rows: 4 });
+  });
+
+  it('a bad row fails the load as a whole', async () => {
+    await expect(importTable({ url, table: { schema: 'public', name: 'pk', columns: ['id'] }, source: Readable.from([Buffer.from('1\n2\n2\n')]) })).rejects.toThrow(/duplicate key/);
+    expect(await count('pk')).toBe(0);
+  });
+
+  it('an aborted load leaves nothing', async () => {
+    const ac = new AbortController();
+    let n = 0;
+    const slow = new Readable({
+      read() {
+        n++;
+        if (n === 5) ac.abort();
+        setTimeout(() => this.push(copyText(n * 100, n * 100 + 99)), 10);
+      },
+    });
+    await expect(importTable({ url, table, source: slow, signal: ac.signal, ledger: { restoreId: 'r3', objectKey: 'aborted' } })).rejects.toThrow(/abort/i);
+    expect(slow.destroyed).toBe(true);
+    await withPg(url, async (c) => {
+      const l = await c.query(`SELECT * FROM "${LEDGER_SCHEMA}".ledger WHERE restore_id = 'r3'`);
+      expect(l.rowCount).toBe(0);
+    });
+  });
+
+  it('dropLedger removes the ledger schema', async () => {
+    await dropLedger(url);
+    await dropLedger(url);
+    await withPg(url, async (c) => {
+      expect((await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [LEDGER_SCHEMA])).rowCount).toBe(0);
+    });
+  });
+});
+
+describe('restore target checks', () => {
+  it('ensureDatabase creates a database with an awkward name once', async () => {
+    const name = `t_new "db" ü ${Date.now()}`;
+    const target = pg.reserveDatabase('unused');
+    expect(await ensureDatabase(pg.url, name)).toBe(true);
+    expect(await ensureDatabase(pg.url, name)).toBe(false);
+    // A URL naming the database to create works as the server URL too.
+    const u = new URL(target);
+    u.pathname = `/${encodeURIComponent(name)}x`;
+    expect(await ensureDatabase(u.toString(), `${name}x`)).toBe(true);
+    await withPg(pg.url, async (c) => {
+      await c.query(`DROP DATABASE ${c.escapeIdentifier(name)}`);
+      await c.query(`DROP DATABASE ${c.escapeIdentifier(`${name}x`)}`);
+    });
+  });
+
+  it('tablesWithRows / databaseIsEmptyFor / rowCounts see rows, skip missing tables and databases', async () => {
+    const refs = [
+      { schema: 'public', name: 'Target "T"' },
+      { schema: 'public', name: 'pk' },
+      { schema: 'public', name: 'missing' },
+    ];
+    expect(await tablesWithRows(url, refs)).toEqual([{ schema: 'public', name: 'Target "T"' }]);
+    expect(await databaseIsEmptyFor(url, refs)).toBe(false);
+    expect(await databaseIsEmptyFor(url, [refs[1]!, refs[2]!])).toBe(true);
+    expect(await databaseIsEmptyFor(pg.reserveDatabase('nodb'), refs)).toBe(true);
+    expect(await rowCounts(url, refs)).toEqual([
+      { schema: 'public', name: 'Target "T"', exists: true, rows: 450 },
+      { schema: 'public', name: 'pk', exists: true, rows: 0 },
+      { schema: 'public', name: 'missing', exists: false, rows: 0 },
+    ]);
+  });
+
+  it('setSequences sets values in one transaction; onlyExisting skips missing ones', async () => {
+    const seqs = [
+      { schema: 'public', name: 's1', lastValue: '9223372036854775807', isCalled: false },
+      { schema: 'public', name: 'gone', lastValue: '1', isCalled: true },
+    ];
+    await expect(setSequences(url, seqs)).rejects.toThrow(/does not exist/);
+    expect(await setSequences(url, seqs, { onlyExisting: true })).toBe(1);
+    await withPg(url, async (c) => {
+      const r = await c.query('SELECT last_value::text AS v, is_called FROM public.s1');
+      expect(r.rows[0]).toEqual({ v: '9223372036854775807', is_called: false });
+    });
+  });
+});
