@@ -101,7 +101,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await runtime?.close();
       for (const q of Object.values(platform.queues.queues)) await q.obliterate({ force: true }).catch(() => undefined);
       await platform.close();
-      if (fileRoot) await rm(fileRoot, { recursive: true, force: true });
+      if (fileRoot && !process.env.BK_KEEP_TEST_FILES) await rm(fileRoot, { recursive: true, force: true });
     },
   };
 }

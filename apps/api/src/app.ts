@@ -47,7 +47,16 @@ export async function buildApp(deps: AppDeps) {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: requireBrowserAuth(auth) } });
+  const browserAuth = requireBrowserAuth(auth);
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiHooks: {
+      // swagger-ui takes callback-style hooks; a sent 401 ends the request without done().
+      onRequest: (req, reply, done) => {
+        browserAuth(req, reply).then((sent) => (sent ? undefined : done()), done);
+      },
+    },
+  });
 
   await app.register(healthRoutes(platform));
 
@@ -65,7 +74,7 @@ export async function buildApp(deps: AppDeps) {
   board.setBasePath('/admin/queues');
   createBullBoard({ queues: QUEUES.map((q) => new BullMQAdapter(platform.queues.queues[q])), serverAdapter: board });
   await app.register(async (scope) => {
-    scope.addHook('onRequest', requireBrowserAuth(auth));
+    scope.addHook('onRequest', browserAuth);
     await scope.register(board.registerPlugin(), { prefix: '/admin/queues' });
   });
 

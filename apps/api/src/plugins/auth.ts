@@ -62,6 +62,7 @@ export function requireApiKey(auth: Authenticator) {
     const p = auth.verify(key);
     if (!p) throw new UnauthorizedError('invalid API key');
     req.principal = p;
+    return undefined;
   };
 }
 
@@ -79,5 +80,6 @@ export function requireBrowserAuth(auth: Authenticator) {
         .send(errorBody('unauthorized', 'sign in with any user name and an API key as the password'));
     }
     req.principal = p;
+    return undefined;
   };
 }

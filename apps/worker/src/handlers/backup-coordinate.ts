@@ -23,9 +23,8 @@ import {
   parsePgTableRef,
   partSuffix,
 } from '@bk/core';
-import { type Platform, pgDatabaseOf, pgUrlForDatabase } from '@bk/platform';
+import { dataKeyOf, pgDatabaseOf, pgUrlForDatabase } from '@bk/platform';
 import { SnapshotSession, dumpSchema, listDatabases } from '@bk/postgres';
-import { dataKeyOf } from '@bk/platform';
 import { watchFlow } from './flow.ts';
 import type { Handler } from './types.ts';
 
@@ -69,6 +68,8 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
       const objects: NewBackupObject[] = [];
       const children: FlowChild[] = [];
       const sequences: Record<string, unknown> = {};
+      // COPY bytes are in the source database's encoding; the restore must read them so.
+      const encodings: Record<string, string> = {};
       const snapshots: Record<string, string> = {};
       let serverVersion = '';
       const chunkBytes = platform.config.postgres.chunkMiB * 1024 * 1024;
@@ -91,6 +92,7 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
             );
         }
         sequences[database] = await session.sequences();
+        encodings[database] = session.encoding;
 
         // Schema first, from the same snapshot, inline: it is small and the exports need it.
         for (const section of ['pre-data', 'post-data'] as const) {
@@ -164,7 +166,7 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
         }
       }
 
-      await recordBackupSnapshot(db, backupId, { snapshots, serverVersion, metadata: { sequences } });
+      await recordBackupSnapshot(db, backupId, { snapshots, serverVersion, metadata: { sequences, encodings } });
       await insertBackupObjects(db, backupId, objects);
       await enqueueFlow(
         platform.queues,

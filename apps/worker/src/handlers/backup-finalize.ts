@@ -36,9 +36,11 @@ export const finalizeBackup: Handler<'backup.finalize'> = async (platform, { bac
 
 export function buildManifest(backup: BackupRecord, objects: BackupObjectRecord[], completedAt: Date): Manifest {
   const sequences = (backup.metadata.sequences ?? {}) as Record<string, SequenceState[]>;
+  const encodings = (backup.metadata.encodings ?? {}) as Record<string, string>;
   const databases = [...new Set(objects.map((o) => o.database))].map((name) => ({
     name,
     ...(sequences[name] ? { sequences: sequences[name] } : {}),
+    ...(encodings[name] ? { options: { encoding: encodings[name] } } : {}),
   }));
   const mObjects = objects.map((o) => ({
     key: o.key,

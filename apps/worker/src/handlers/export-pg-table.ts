@@ -1,9 +1,7 @@
 import { getBackup, markBackupEnded, markObjectFailed, markObjectRunning, markObjectSucceeded } from '@bk/catalog';
 import { PermanentJobError, encodeForStorage, errorMessage } from '@bk/core';
-import { pgUrlForDatabase } from '@bk/platform';
+import { dataKeyOf, pgUrlForDatabase } from '@bk/platform';
 import { exportTable } from '@bk/postgres';
-import { dataKeyOf } from '@bk/platform';
-import { throttle } from './flow.ts';
 import type { Handler } from './types.ts';
 
 /**
@@ -30,10 +28,17 @@ export const exportPgTable: Handler<'export.pg-table'> = async (platform, p, ctx
       signal: ctx.signal,
     });
     const enc = encodeForStorage(stream, { compression: p.compression, ...(dataKey ? { dataKey } : {}) });
-    const progress = throttle(2000, () => ctx.job.updateProgress({ table: label, rawBytes: enc.rawBytesSoFar() }));
-    enc.stream.on('data', () => progress());
-    await platform.store.put(p.objectKey, enc.stream, { signal: ctx.signal });
-    await done;
+    // Progress is sampled on a timer: a 'data' listener would switch the stream into
+    // flowing mode and drop whatever flows before the store starts reading it.
+    const progress = setInterval(() => {
+      ctx.job.updateProgress({ table: label, rawBytes: enc.rawBytesSoFar() }).catch(() => undefined);
+    }, 2000);
+    try {
+      await platform.store.put(p.objectKey, enc.stream, { signal: ctx.signal });
+      await done;
+    } finally {
+      clearInterval(progress);
+    }
     const stats = enc.stats();
     await markObjectSucceeded(db, p.backupId, p.objectKey, stats);
     ctx.log.info({ backupId: p.backupId, table: label, ...stats }, 'table exported');

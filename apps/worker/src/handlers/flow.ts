@@ -32,14 +32,3 @@ export async function watchFlow(
     await sleep(1000, undefined, { signal: opts.signal }).catch(() => undefined);
   }
 }
-
-/** Calls `fn` at most once per `ms`; progress writes go to Redis and its event stream. */
-export function throttle<A extends unknown[]>(ms: number, fn: (...a: A) => Promise<unknown>): (...a: A) => void {
-  let last = 0;
-  return (...a: A) => {
-    const now = Date.now();
-    if (now - last < ms) return;
-    last = now;
-    fn(...a).catch(() => undefined);
-  };
-}

@@ -7,10 +7,9 @@ import {
   recordRestorePlan,
 } from '@bk/catalog';
 import { type FlowChild, type Manifest, PermanentJobError, enqueueFlow, errorMessage, jobIds } from '@bk/core';
-import { pgUrlForDatabase } from '@bk/platform';
+import { loadManifest, openObject, pgUrlForDatabase, restoreRequestOf, selectForRestore } from '@bk/platform';
 import { ensureDatabase, restoreSchema, rowCounts } from '@bk/postgres';
 import { watchFlow } from './flow.ts';
-import { loadManifest, openObject, restoreRequestOf, selectForRestore } from '@bk/platform';
 import type { Handler } from './types.ts';
 
 /**
@@ -64,7 +63,8 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
     const source = platform.sources.forJob(restore.source);
     const replaced: { database: string; table: string; rowsBefore: number }[] = [];
     for (const [from, to] of sel.databases) {
-      await ensureDatabase(source.url, to);
+      const encoding = manifest.databases.find((d) => d.name === from)?.options?.encoding;
+      await ensureDatabase(source.url, to, { ...(typeof encoding === 'string' ? { encoding } : {}), signal: ctx.signal });
       const url = pgUrlForDatabase(source.url, to);
       const tables = tablesOf(from, sel);
       const counts = await rowCounts(url, tables);

@@ -1,8 +1,7 @@
 import { getRestore, listRestoreTables, markRestoreEnded, markRestoreSucceeded } from '@bk/catalog';
 import { PermanentJobError } from '@bk/core';
-import { pgUrlForDatabase } from '@bk/platform';
+import { loadManifest, openObject, pgUrlForDatabase, restoreRequestOf, selectForRestore } from '@bk/platform';
 import { dropLedger, restoreSchema, rowCounts, setSequences } from '@bk/postgres';
-import { loadManifest, openObject, restoreRequestOf, selectForRestore } from '@bk/platform';
 import type { Handler } from './types.ts';
 
 /**

@@ -1,8 +1,7 @@
 import { getRestore, markRestoreEnded, setRestoreTableStatus } from '@bk/catalog';
 import { PermanentJobError, errorMessage } from '@bk/core';
-import { pgUrlForDatabase } from '@bk/platform';
+import { loadManifest, openObject, pgUrlForDatabase, restoreRequestOf } from '@bk/platform';
 import { importTable } from '@bk/postgres';
-import { loadManifest, openObject, restoreRequestOf } from '@bk/platform';
 import type { Handler } from './types.ts';
 
 /**
@@ -31,6 +30,7 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, { re
       table: { schema: obj.schemaName, name: obj.tableName, columns: obj.columns },
       source: stream,
       ledger: { restoreId, objectKey },
+      encoding: encodingOf(manifest.databases.find((d) => d.name === obj.database)?.options),
       signal: ctx.signal,
     });
     if (rows !== obj.rows) throw new PermanentJobError(`${obj.table}: loaded ${rows} rows, the manifest says ${obj.rows}`);
@@ -46,3 +46,8 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, { re
     throw e;
   }
 };
+
+function encodingOf(options: Record<string, unknown> | undefined): string | undefined {
+  const e = options?.encoding;
+  return typeof e === 'string' ? e : undefined;
+}
