@@ -21,7 +21,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       const stops = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value.stop()] : []));
       const failed = (await Promise.allSettled(stops)).filter((result) => result.status === 'rejected');
       if (failed.length > 0) {
-        throw new AggregateError(failed.map((result) => result.reason), 'stopping integration services failed');
+        throw new AggregateError(
+          failed.map((result) => result.reason),
+          'stopping integration services failed',
+        );
       }
     } finally {
       await stopAllDaemons();

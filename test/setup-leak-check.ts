@@ -16,6 +16,16 @@ import { afterAll, inject } from 'vitest';
  * timers are not checked at all.
  */
 
+// A worker whose Vitest main process is gone (an interrupted run) has nobody to report to,
+// yet a hung test would keep it alive, holding connections: leave with the parent.
+const orphanGuard = Symbol.for('bk.test.orphanGuard');
+const state = globalThis as { [orphanGuard]?: true };
+if (state[orphanGuard] === undefined) {
+  state[orphanGuard] = true;
+  // Not process.exit(): Vitest replaces it in workers with a report to the (gone) parent.
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}
+
 /** Resource types that stand for sockets, servers or child processes. */
 const WATCHED = /^(TCP|Pipe|Process|UDP)|ConnectWrap$/;
 const GRACE_MS = 2000;
@@ -94,9 +104,6 @@ afterAll(async () => {
     .map((handle) => describeHandle(handle, services))
     .filter((text) => text !== undefined);
   throw new Error(
-    [
-      `test file left resources open (${found.join(', ')}); close them in afterAll:`,
-      ...details.map((text) => `  - ${text}`),
-    ].join('\n'),
+    [`test file left resources open (${found.join(', ')}); close them in afterAll:`, ...details.map((text) => `  - ${text}`)].join('\n'),
   );
 });
