@@ -38,7 +38,7 @@ async function waitFor(path: string): Promise<Job> {
     const j = await client().get<Job>(path);
     const done = j.tables?.filter((t) => t.status === 'succeeded').length ?? 0;
     const line = `${j.id}: ${j.status}${j.tables?.length ? ` (${done}/${j.tables.length} tables)` : ''}`;
-    if (line !== last && process.stderr.isTTY !== undefined) process.stderr.write(`${line}\n`);
+    if (line !== last && process.stderr.isTTY) process.stderr.write(`${line}\n`);
     last = line;
     if (['succeeded', 'failed', 'cancelled'].includes(j.status)) return j;
     await sleep(1000);
@@ -72,9 +72,11 @@ program
     if (o.codec) body.compression = { codec: o.codec, ...(o.level !== undefined ? { level: o.level } : {}) };
     if (o.encrypt === false) body.encrypt = false;
     const r = await client().post<{ id: string; status: string }>('/v1/backups', body);
-    if (!o.wait) if (json()) out(r);
+    if (!o.wait) {
+      if (json()) out(r);
       else process.stdout.write(`${r.id} ${r.status}\n`);
       return;
+    }
     finish(await waitFor(`/v1/backups/${r.id}`));
   });
 
@@ -130,9 +132,11 @@ program
     if (o.source) body.source = o.source;
     if (o.time) body.targetTime = o.time;
     const r = await client().post<{ id: string; status: string }>('/v1/restores', body);
-    if (!o.wait) if (json()) out(r);
+    if (!o.wait) {
+      if (json()) out(r);
       else process.stdout.write(`${r.id} ${r.status}\n`);
       return;
+    }
     finish(await waitFor(`/v1/restores/${r.id}`));
   });
 
@@ -154,6 +158,12 @@ program
     if (json()) return out(r);
     printTable(r.items, ['name', 'kind', 'target', 'reachable', 'error']);
   });
+
+// `backupctl list | head` closes stdout early: that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof ApiError) {

@@ -1,0 +1,4 @@
+export * from './ports.ts';
+export * from './processes.ts';
+export * from './redis.ts';
+export * from './postgres.ts';
