@@ -20,6 +20,8 @@ export interface StackOptions {
   /** Start in-process workers (default true). */
   workers?: boolean;
   env?: Record<string, string>;
+  /** Receives every log line (JSON) of the API and the in-process workers. */
+  logLines?: string[];
 }
 
 export interface Stack {
@@ -49,7 +51,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     REDIS_URL: svc.redis.url,
     CATALOG_DATABASE_URL: catalogUrl,
     API_KEYS: apiKey,
-    ...opts.env,
   };
   let fileRoot: string | undefined;
   if (opts.storage === 's3') {
@@ -66,6 +67,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     fileRoot = await mkdtemp(join(tmpdir(), `bk-${opts.label}-`));
     env.STORAGE_URL = `file://${fileRoot}`;
   }
+  Object.assign(env, opts.env);
   const doc = {
     redis: { prefix: `{${svc.redisPrefix(opts.label)}}` },
     workers: {
@@ -82,7 +84,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
   const yaml = stringify(doc);
   const config = loadConfig({ yamlText: yaml, env });
-  const log = createLogger({ name: `test-${opts.label}`, level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const lines = opts.logLines;
+  const log = lines
+    ? createLogger({ name: `test-${opts.label}`, level: 'debug' }, { write: (line: string) => void lines.push(line) })
+    : createLogger({ name: `test-${opts.label}`, level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const platform = await createPlatform(config, log);
   const runtime = opts.workers === false ? undefined : startWorkers(platform);
   const app = await buildApp({ platform });

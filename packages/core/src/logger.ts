@@ -1,4 +1,4 @@
-import { type Logger, type LoggerOptions, pino } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 
 /**
  * Structured JSON logs. Redaction is a second line of defence: secrets should never be
@@ -25,12 +25,13 @@ export const REDACT_PATHS = [
   '*.dataKey',
 ];
 
-export function createLogger(opts: LoggerOptions & { name: string }): Logger {
-  return pino({
+export function createLogger(opts: LoggerOptions & { name: string }, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     level: process.env.LOG_LEVEL ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     ...opts,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** `postgres://user:secret@host/db` -> `postgres://user:***@host/db`. */
