@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
-import { parseManifest } from '@bk/core';
+import { decodeFromStorage, parseManifest } from '@bk/core';
 import { compareDatabases } from '@bk/postgres';
 import { testServices } from '@bk/test-utils';
 import pg from 'pg';
@@ -182,6 +183,54 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
     } finally {
       await stack.platform.store.put(victim?.key as string, Readable.from([original]));
     }
+  });
+
+  it('stores objects that the zstd command reads to exactly the bytes a restore reads', async () => {
+    const manifest = parseManifest(await readText(stack, backup.manifestKey as string), 'test');
+    const obj = manifest.objects.find((o) => o.table === '"Odd Schema"."Mixed ""Case"" name"');
+    expect(obj).toBeDefined();
+    const stored = await readBytes(stack, obj?.key as string);
+    const byCli = execFileSync('zstd', ['-d', '-c'], { input: stored });
+    const dec = decodeFromStorage(Readable.from([stored]), {
+      codec: 'zstd',
+      expected: { sha256: obj?.sha256 as string, bytes: obj?.bytes as number },
+      label: 'x',
+    });
+    const parts: Buffer[] = [];
+    for await (const c of dec.stream) parts.push(c as Buffer);
+    expect(byCli.equals(Buffer.concat(parts))).toBe(true);
+    expect(byCli.toString()).toContain('ünïcødé 🚀');
+  });
+
+  it('discovers the source: databases, schemas and tables with sizes', async () => {
+    const res = await stack.app.inject({ method: 'GET', url: '/v1/sources/pg-main', headers: stack.auth });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.reachable).toBe(true);
+    const db = body.catalog.find((d: { name: string }) => d.name === new URL(sourceUrl).pathname.slice(1));
+    expect(db.schemas).toEqual(expect.arrayContaining(['public', 'Odd Schema']));
+    const orders = db.tables.find((t: { name: string }) => t.name === 'orders');
+    expect(orders).toMatchObject({ schema: 'public', kind: 'table' });
+    expect(orders.sizeBytes).toBeGreaterThan(1024 * 1024);
+    expect(res.body).not.toContain('postgres://');
+    const unknown = await stack.app.inject({ method: 'GET', url: '/v1/sources/nope', headers: stack.auth });
+    expect(unknown.statusCode).toBe(404);
+  });
+
+  it('deletes a backup: objects first, then the record', async () => {
+    const { id } = await post('/v1/backups', { source: 'pg-main', type: 'table', tables: ['public.order_lines'] });
+    const b = await waitFor<BackupView>(stack, `/v1/backups/${id}`, isFinal);
+    expect(b.status, b.error).toBe('succeeded');
+    const keys: string[] = [];
+    for await (const o of stack.platform.store.list(`backups/pg-main/${id}/`)) keys.push(o.key);
+    expect(keys.length).toBe(4); // pre-data, post-data, one table, manifest
+    const del = await stack.app.inject({ method: 'DELETE', url: `/v1/backups/${id}`, headers: stack.auth });
+    expect(del.statusCode).toBe(200);
+    expect(del.json()).toEqual({ id, deleted: true, objects: 4 });
+    const left: string[] = [];
+    for await (const o of stack.platform.store.list(`backups/pg-main/${id}/`)) left.push(o.key);
+    expect(left).toEqual([]);
+    expect((await stack.app.inject({ method: 'GET', url: `/v1/backups/${id}`, headers: stack.auth })).statusCode).toBe(404);
   });
 
   it('shows the work in Bull Board', async () => {

@@ -24,7 +24,11 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, { re
   const source = platform.sources.forJob(restore.source);
   try {
     await setRestoreTableStatus(db, restoreId, objectKey, 'running');
-    const { stream } = await openObject(platform, obj, dataKey, ctx.signal);
+    const { stream, rows: rowsSoFar } = await openObject(platform, obj, dataKey, ctx.signal);
+    // Shown in Bull Board; sampled on a timer (a 'data' listener would steal the stream).
+    const progress = setInterval(() => {
+      ctx.job.updateProgress({ table: obj.table, rows: rowsSoFar(), of: obj.rows }).catch(() => undefined);
+    }, 2000);
     const { rows } = await importTable({
       url: pgUrlForDatabase(source.url, target),
       table: { schema: obj.schemaName, name: obj.tableName, columns: obj.columns },
@@ -32,7 +36,7 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, { re
       ledger: { restoreId, objectKey },
       encoding: encodingOf(manifest.databases.find((d) => d.name === obj.database)?.options),
       signal: ctx.signal,
-    });
+    }).finally(() => clearInterval(progress));
     if (rows !== obj.rows) throw new PermanentJobError(`${obj.table}: loaded ${rows} rows, the manifest says ${obj.rows}`);
     await setRestoreTableStatus(db, restoreId, objectKey, 'succeeded', { rows });
     return { rows };
