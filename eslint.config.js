@@ -19,7 +19,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['apps/cli/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', '**/*.test.ts', 'test/**/*.ts', 'packages/tdengine-test-server/src/main.ts'],
+    files: [
+      'apps/cli/**/*.ts',
+      'bench/**/*.ts',
+      'scripts/**/*.ts',
+      '**/*.test.ts',
+      'test/**/*.ts',
+      'packages/tdengine-test-server/src/main.ts',
+    ],
     rules: { 'no-console': 'off' },
   },
 );

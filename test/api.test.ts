@@ -13,7 +13,12 @@ describe('HTTP API', () => {
   beforeAll(async () => {
     sourceUrl = await testServices().createDatabase('api_src');
     // No workers: anything enqueued would stay in the queue, where the test can see it.
-    stack = await startStack({ label: 'api', storage: 'file', workers: false, sources: { 'pg-main': { kind: 'postgres', url: sourceUrl } } });
+    stack = await startStack({
+      label: 'api',
+      storage: 'file',
+      workers: false,
+      sources: { 'pg-main': { kind: 'postgres', url: sourceUrl } },
+    });
   });
   afterAll(async () => {
     await stack?.close();
@@ -32,7 +37,11 @@ describe('HTTP API', () => {
   }
 
   it('refuses requests without a key or with a wrong key', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong-key-wrong-key' }, { authorization: `Basic ${Buffer.from(`x:${stack.apiKey}`).toString('base64')}` }]) {
+    for (const headers of [
+      {},
+      { authorization: 'Bearer wrong-key-wrong-key' },
+      { authorization: `Basic ${Buffer.from(`x:${stack.apiKey}`).toString('base64')}` },
+    ]) {
       const res = await stack.app.inject({ method: 'GET', url: '/v1/backups', headers });
       expect(res.statusCode).toBe(401);
       expect(res.json()).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
@@ -51,12 +60,22 @@ describe('HTTP API', () => {
     ['a table backup without tables', { source: 'pg-main', type: 'table' }, 400, 'missing_tables'],
     ['a malformed table name', { source: 'pg-main', type: 'table', tables: ['"unterminated.x'] }, 400, 'invalid_table_name'],
     ['an incremental PostgreSQL backup', { source: 'pg-main', type: 'incremental' }, 400, 'unsupported_type'],
-    ['an out-of-range compression level', { source: 'pg-main', type: 'full', compression: { codec: 'gzip', level: 12 } }, 400, 'invalid_compression'],
+    [
+      'an out-of-range compression level',
+      { source: 'pg-main', type: 'full', compression: { codec: 'gzip', level: 12 } },
+      400,
+      'invalid_compression',
+    ],
     ['encryption without a key', { source: 'pg-main', type: 'full', encrypt: true }, 400, 'encryption_unavailable'],
   ])('POST /v1/backups with %s is a 4xx that changes nothing', async (_what, payload, status, code) => {
     const res =
       typeof payload === 'string'
-        ? await stack.app.inject({ method: 'POST', url: '/v1/backups', payload, headers: { ...stack.auth, 'content-type': 'application/json' } })
+        ? await stack.app.inject({
+            method: 'POST',
+            url: '/v1/backups',
+            payload,
+            headers: { ...stack.auth, 'content-type': 'application/json' },
+          })
         : await post('/v1/backups', payload);
     expect(res.statusCode).toBe(status);
     expect(res.json()).toEqual({ error: { code, message: expect.any(String) } });
@@ -106,7 +125,9 @@ describe('HTTP API', () => {
     expect((await stack.app.inject({ method: 'GET', url: '/docs/json' })).statusCode).toBe(401);
     const doc = await stack.app.inject({ method: 'GET', url: '/docs/json', headers: stack.auth });
     expect(doc.statusCode).toBe(200);
-    expect(Object.keys(doc.json().paths)).toEqual(expect.arrayContaining(['/v1/backups', '/v1/backups/{id}', '/v1/restores', '/v1/sources']));
+    expect(Object.keys(doc.json().paths)).toEqual(
+      expect.arrayContaining(['/v1/backups', '/v1/backups/{id}', '/v1/restores', '/v1/sources']),
+    );
   });
 
   it('guards the dashboard and serves it with HTTP Basic (API key as password)', async () => {
@@ -119,7 +140,12 @@ describe('HTTP API', () => {
     expect(page.headers['content-type']).toMatch(/html/);
     const api = await stack.app.inject({ method: 'GET', url: '/admin/queues/api/queues', headers: { authorization: basic } });
     expect(api.statusCode).toBe(200);
-    expect(api.json().queues.map((q: { name: string }) => q.name).sort()).toEqual(['coordinate', 'export', 'finalize', 'maintenance', 'restore']);
+    expect(
+      api
+        .json()
+        .queues.map((q: { name: string }) => q.name)
+        .sort(),
+    ).toEqual(['coordinate', 'export', 'finalize', 'maintenance', 'restore']);
     const apiDenied = await stack.app.inject({ method: 'GET', url: '/admin/queues/api/queues' });
     expect(apiDenied.statusCode).toBe(401);
   });

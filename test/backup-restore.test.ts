@@ -63,7 +63,12 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
     sourceUrl = await svc().createDatabase('e2e_src');
     await sql(sourceUrl, SEED);
     // 1 MiB chunks: the orders table (several MiB) is exported by several jobs.
-    stack = await startStack({ label: 'e2e', storage: 's3', sources: { 'pg-main': { kind: 'postgres', url: sourceUrl } }, extra: { postgres: { chunkMiB: 1, binDir: svc().postgres.binDir } } });
+    stack = await startStack({
+      label: 'e2e',
+      storage: 's3',
+      sources: { 'pg-main': { kind: 'postgres', url: sourceUrl } },
+      extra: { postgres: { chunkMiB: 1, binDir: svc().postgres.binDir } },
+    });
   });
   afterAll(async () => {
     await stack?.close();
@@ -142,7 +147,11 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
   });
 
   it('restores chosen tables only', async () => {
-    const r = await restore({ backupId: backup.id, targetDatabase: 'e2e_selective', tables: ['"Odd Schema"."Mixed ""Case"" name"', 'public.orders'] });
+    const r = await restore({
+      backupId: backup.id,
+      targetDatabase: 'e2e_selective',
+      tables: ['"Odd Schema"."Mixed ""Case"" name"', 'public.orders'],
+    });
     expect(r.status, r.error).toBe('succeeded');
     const tables = await sql(
       targetUrl('e2e_selective'),
@@ -235,7 +244,11 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
 
   it('shows the work in Bull Board', async () => {
     const basic = `Basic ${Buffer.from(`ops:${stack.apiKey}`).toString('base64')}`;
-    const res = await stack.app.inject({ method: 'GET', url: '/admin/queues/api/queues?activeQueue=export&status=completed', headers: { authorization: basic } });
+    const res = await stack.app.inject({
+      method: 'GET',
+      url: '/admin/queues/api/queues?activeQueue=export&status=completed',
+      headers: { authorization: basic },
+    });
     expect(res.statusCode).toBe(200);
     const exportQueue = res.json().queues.find((q: { name: string }) => q.name === 'export');
     expect(exportQueue.counts.completed).toBeGreaterThanOrEqual(backup.tables.length);

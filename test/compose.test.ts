@@ -16,11 +16,22 @@ describe('docker-compose.yml', () => {
         env: { ...process.env, API_KEYS: 'compose-test-key-0123456789' },
         encoding: 'utf8',
       }),
-    ) as { services: Record<string, { environment?: Record<string, string>; depends_on?: Record<string, unknown>; healthcheck?: unknown }> };
+    ) as {
+      services: Record<string, { environment?: Record<string, string>; depends_on?: Record<string, unknown>; healthcheck?: unknown }>;
+    };
 
   it('parses, and has every service with its health check and dependencies', () => {
     const { services } = rendered();
-    expect(Object.keys(services).sort()).toEqual(['api', 'catalog', 'minio', 'minio-bucket', 'redis', 'source-postgres', 'tdengine', 'worker']);
+    expect(Object.keys(services).sort()).toEqual([
+      'api',
+      'catalog',
+      'minio',
+      'minio-bucket',
+      'redis',
+      'source-postgres',
+      'tdengine',
+      'worker',
+    ]);
     for (const s of ['redis', 'catalog', 'tdengine', 'minio', 'api']) expect(services[s]?.healthcheck, s).toBeTruthy();
     expect(Object.keys(services.worker?.depends_on ?? {})).toContain('api');
   });

@@ -22,11 +22,18 @@ describe('worker faults with several worker processes', () => {
     const c = new pg.Client({ connectionString: sourceUrl });
     await c.connect();
     await c.query(`CREATE TABLE big (id bigint PRIMARY KEY, payload text, n numeric)`);
-    await c.query(`INSERT INTO big SELECT g, md5(g::text) || md5((g*7)::text) || md5((g*13)::text), g / 3.0 FROM generate_series(1, 600000) g`);
+    await c.query(
+      `INSERT INTO big SELECT g, md5(g::text) || md5((g*7)::text) || md5((g*13)::text), g / 3.0 FROM generate_series(1, 600000) g`,
+    );
     await c.query(`CREATE TABLE small (id int, v text)`);
     await c.query(`INSERT INTO small SELECT g, 'v' || g FROM generate_series(1, 1000) g`);
     await c.end();
-    stack = await startStack({ label: 'faults', storage: 's3', workers: false, sources: { 'pg-main': { kind: 'postgres', url: sourceUrl } } });
+    stack = await startStack({
+      label: 'faults',
+      storage: 's3',
+      workers: false,
+      sources: { 'pg-main': { kind: 'postgres', url: sourceUrl } },
+    });
     // The coordinator (which holds the snapshot) runs apart from the exports.
     workers.push(await spawnWorker(stack, ['coordinate', 'finalize']));
     workers.push(await spawnWorker(stack, ['export', 'restore']));
@@ -79,7 +86,12 @@ describe('worker faults with several worker processes', () => {
     expect(big?.attempts).toBeGreaterThanOrEqual(2);
     expect(big?.rows).toBe(600000);
 
-    const r = await stack.app.inject({ method: 'POST', url: '/v1/restores', headers: stack.auth, payload: { backupId: id, targetDatabase: 'faults_restored' } });
+    const r = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/restores',
+      headers: stack.auth,
+      payload: { backupId: id, targetDatabase: 'faults_restored' },
+    });
     expect(r.statusCode).toBe(202);
     const restore = await waitFor<{ status: string; error?: string }>(stack, `/v1/restores/${r.json().id}`, isFinal, 120_000);
     expect(restore.status, restore.error).toBe('succeeded');

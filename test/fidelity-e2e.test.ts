@@ -33,7 +33,12 @@ describe('fidelity through the platform (file storage, gzip, AES-256-GCM)', () =
   });
 
   it('restores every table, row, sequence, view, function, index and constraint exactly', async () => {
-    const b = await stack.app.inject({ method: 'POST', url: '/v1/backups', headers: stack.auth, payload: { source: 'pg-main', type: 'database' } });
+    const b = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/backups',
+      headers: stack.auth,
+      payload: { source: 'pg-main', type: 'database' },
+    });
     expect(b.statusCode).toBe(202);
     const backup = await waitFor<{ status: string; error?: string; encryption: { keyId: string } | null; compression: unknown }>(
       stack,
@@ -44,7 +49,12 @@ describe('fidelity through the platform (file storage, gzip, AES-256-GCM)', () =
     expect(backup.encryption).toEqual({ keyId: 'k-2026' });
     expect(backup.compression).toEqual({ codec: 'gzip', level: 6 });
 
-    const r = await stack.app.inject({ method: 'POST', url: '/v1/restores', headers: stack.auth, payload: { backupId: b.json().id, targetDatabase: 'fid_restored' } });
+    const r = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/restores',
+      headers: stack.auth,
+      payload: { backupId: b.json().id, targetDatabase: 'fid_restored' },
+    });
     expect(r.statusCode).toBe(202);
     const restore = await waitFor<{ status: string; error?: string }>(stack, `/v1/restores/${r.json().id}`, isFinal);
     expect(restore.status, restore.error).toBe('succeeded');

@@ -48,7 +48,11 @@ describe('S3 error mid-upload', () => {
       payload: { source: 'pg-main', type: 'database', compression: { codec: 'none' } },
     });
     expect(res.statusCode).toBe(202);
-    const backup = await waitFor<{ id: string; status: string; error?: string; rows: number }>(stack, `/v1/backups/${res.json().id}`, isFinal);
+    const backup = await waitFor<{ id: string; status: string; error?: string; rows: number }>(
+      stack,
+      `/v1/backups/${res.json().id}`,
+      isFinal,
+    );
     expect(proxy.cuts).toBe(6);
     expect(backup.status, backup.error).toBe('succeeded');
     expect(backup.rows).toBe(400000);
@@ -57,7 +61,12 @@ describe('S3 error mid-upload', () => {
     // Nothing half-written is left: no incomplete multipart upload under the backup.
     expect(await stack.platform.store.abortIncompleteUploads(`backups/pg-main/${backup.id}/`)).toBe(0);
 
-    const r = await stack.app.inject({ method: 'POST', url: '/v1/restores', headers: stack.auth, payload: { backupId: backup.id, targetDatabase: 's3fault_restored' } });
+    const r = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/restores',
+      headers: stack.auth,
+      payload: { backupId: backup.id, targetDatabase: 's3fault_restored' },
+    });
     const restore = await waitFor<{ status: string; error?: string }>(stack, `/v1/restores/${r.json().id}`, isFinal);
     expect(restore.status, restore.error).toBe('succeeded');
     const target = new URL(sourceUrl);

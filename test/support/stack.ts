@@ -112,12 +112,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 }
 
 /** Polls `GET path` until `done(body)` or the timeout; returns the last body. */
-export async function waitFor<T>(
-  stack: Stack,
-  path: string,
-  done: (body: T) => boolean,
-  timeoutMs = 90_000,
-): Promise<T> {
+export async function waitFor<T>(stack: Stack, path: string, done: (body: T) => boolean, timeoutMs = 90_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const res = await stack.app.inject({ method: 'GET', url: path, headers: stack.auth });

@@ -36,7 +36,13 @@ const tableSummary = z.object({
   sha256: z.string().nullable(),
   error: z.string().optional(),
   objects: z.array(
-    z.object({ key: z.string(), status: z.string(), rows: z.number().nullable(), bytes: z.number().nullable(), sha256: z.string().nullable() }),
+    z.object({
+      key: z.string(),
+      status: z.string(),
+      rows: z.number().nullable(),
+      bytes: z.number().nullable(),
+      sha256: z.string().nullable(),
+    }),
   ),
 });
 

@@ -65,20 +65,25 @@ program
   .option('--level <n>', 'compression level', (v) => Number.parseInt(v, 10))
   .option('--no-encrypt', 'do not encrypt even when a key is configured')
   .option('-w, --wait', 'wait until it ends', false)
-  .action(async (source: string, o: { type: string; database?: string[]; table?: string[]; codec?: string; level?: number; encrypt: boolean; wait: boolean }) => {
-    const body: Record<string, unknown> = { source, type: o.type };
-    if (o.database) body.databases = o.database;
-    if (o.table) body.tables = o.table;
-    if (o.codec) body.compression = { codec: o.codec, ...(o.level !== undefined ? { level: o.level } : {}) };
-    if (o.encrypt === false) body.encrypt = false;
-    const r = await client().post<{ id: string; status: string }>('/v1/backups', body);
-    if (!o.wait) {
-      if (json()) out(r);
-      else process.stdout.write(`${r.id} ${r.status}\n`);
-      return;
-    }
-    finish(await waitFor(`/v1/backups/${r.id}`));
-  });
+  .action(
+    async (
+      source: string,
+      o: { type: string; database?: string[]; table?: string[]; codec?: string; level?: number; encrypt: boolean; wait: boolean },
+    ) => {
+      const body: Record<string, unknown> = { source, type: o.type };
+      if (o.database) body.databases = o.database;
+      if (o.table) body.tables = o.table;
+      if (o.codec) body.compression = { codec: o.codec, ...(o.level !== undefined ? { level: o.level } : {}) };
+      if (o.encrypt === false) body.encrypt = false;
+      const r = await client().post<{ id: string; status: string }>('/v1/backups', body);
+      if (!o.wait) {
+        if (json()) out(r);
+        else process.stdout.write(`${r.id} ${r.status}\n`);
+        return;
+      }
+      finish(await waitFor(`/v1/backups/${r.id}`));
+    },
+  );
 
 program
   .command('list')
@@ -105,7 +110,8 @@ program
     const b = await client().get<Job & Record<string, unknown>>(`/v1/backups/${id}`);
     if (json()) return out(b);
     const { tables, ...rest } = b;
-    for (const [k, v] of Object.entries(rest)) process.stdout.write(`${k.padEnd(12)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
+    for (const [k, v] of Object.entries(rest))
+      process.stdout.write(`${k.padEnd(12)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
     if (tables?.length) printTable(tables, ['name', 'status', 'rows', 'bytes', 'sha256']);
   });
 
@@ -124,7 +130,12 @@ program
   .option('--force', 'restore even a backup that failed verification', false)
   .option('-w, --wait', 'wait until it ends', false)
   .action(async (backupId: string | undefined, o: Record<string, unknown>) => {
-    const body: Record<string, unknown> = { dryRun: o.dryRun, mode: o.replace ? 'replace' : 'fail-if-exists', confirm: o.yes, force: o.force };
+    const body: Record<string, unknown> = {
+      dryRun: o.dryRun,
+      mode: o.replace ? 'replace' : 'fail-if-exists',
+      confirm: o.yes,
+      force: o.force,
+    };
     if (backupId) body.backupId = backupId;
     if (o.table) body.tables = o.table;
     if (o.database) body.databases = o.database;

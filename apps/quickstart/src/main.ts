@@ -29,7 +29,8 @@ async function main(): Promise<void> {
 
   try {
     if (!env.REDIS_URL) {
-      if (!findExecutable('redis-server')) throw new ConfigError('REDIS_URL is not set and redis-server is not installed (apt-get install redis-server)');
+      if (!findExecutable('redis-server'))
+        throw new ConfigError('REDIS_URL is not set and redis-server is not installed (apt-get install redis-server)');
       const redis = await startRedis({ dir: resolve(local, 'redis') });
       started.push(redis);
       env.REDIS_URL = redis.url;

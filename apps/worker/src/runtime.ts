@@ -40,7 +40,13 @@ const SHUTDOWN = 'worker shutting down';
 function isPermanent(e: unknown): boolean {
   if (e instanceof PermanentJobError || e instanceof ZodError || e instanceof UnrecoverableError) return true;
   const name = (e as { name?: string } | null)?.name;
-  return name === 'SourceAuthError' || name === 'SnapshotGoneError' || name === 'ToolMissingError' || name === 'IntegrityError' || name === 'MissingKeyError';
+  return (
+    name === 'SourceAuthError' ||
+    name === 'SnapshotGoneError' ||
+    name === 'ToolMissingError' ||
+    name === 'IntegrityError' ||
+    name === 'MissingKeyError'
+  );
 }
 
 export function startWorkers(platform: Platform, opts: StartWorkersOptions = {}): WorkerRuntime {

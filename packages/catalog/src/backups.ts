@@ -195,10 +195,13 @@ export async function recordBackupSnapshot(
   id: string,
   v: { snapshots?: Record<string, string>; asOf?: Date; serverVersion: string; metadata: Record<string, unknown> },
 ): Promise<void> {
-  await db.query(
-    `UPDATE backups SET snapshots = $2, as_of = $3, server_version = $4, metadata = metadata || $5::jsonb WHERE id = $1`,
-    [id, v.snapshots ? JSON.stringify(v.snapshots) : null, v.asOf ?? null, v.serverVersion, JSON.stringify(v.metadata)],
-  );
+  await db.query(`UPDATE backups SET snapshots = $2, as_of = $3, server_version = $4, metadata = metadata || $5::jsonb WHERE id = $1`, [
+    id,
+    v.snapshots ? JSON.stringify(v.snapshots) : null,
+    v.asOf ?? null,
+    v.serverVersion,
+    JSON.stringify(v.metadata),
+  ]);
 }
 
 /** Marks success only from `running`: a backup cancelled meanwhile stays cancelled. */
@@ -226,7 +229,18 @@ export async function markBackupEnded(db: Db, id: string, status: 'failed' | 'ca
 
 export type NewBackupObject = Pick<
   BackupObjectRecord,
-  'key' | 'seq' | 'kind' | 'database' | 'schemaName' | 'tableName' | 'displayName' | 'columns' | 'chunk' | 'format' | 'compression' | 'encrypted'
+  | 'key'
+  | 'seq'
+  | 'kind'
+  | 'database'
+  | 'schemaName'
+  | 'tableName'
+  | 'displayName'
+  | 'columns'
+  | 'chunk'
+  | 'format'
+  | 'compression'
+  | 'encrypted'
 >;
 
 /** Registers planned objects; idempotent (a re-planned object keeps its row). */
@@ -265,10 +279,11 @@ export async function markObjectSucceeded(
 }
 
 export async function markObjectFailed(db: Db, backupId: string, key: string, error: string): Promise<void> {
-  await db.query(
-    `UPDATE backup_objects SET status = 'failed', error = $3, finished_at = now() WHERE backup_id = $1 AND key = $2`,
-    [backupId, key, error],
-  );
+  await db.query(`UPDATE backup_objects SET status = 'failed', error = $3, finished_at = now() WHERE backup_id = $1 AND key = $2`, [
+    backupId,
+    key,
+    error,
+  ]);
 }
 
 export async function listBackupObjects(db: Db, backupId: string): Promise<BackupObjectRecord[]> {

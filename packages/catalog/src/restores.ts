@@ -76,7 +76,10 @@ function toTable(r: Row): RestoreTableRecord {
   };
 }
 
-export type NewRestore = Pick<RestoreRecord, 'id' | 'backupId' | 'source' | 'dryRun' | 'mode' | 'targetDatabase' | 'request' | 'requestedBy'>;
+export type NewRestore = Pick<
+  RestoreRecord,
+  'id' | 'backupId' | 'source' | 'dryRun' | 'mode' | 'targetDatabase' | 'request' | 'requestedBy'
+>;
 
 export async function insertRestore(db: Db, r: NewRestore): Promise<RestoreRecord> {
   const { rows } = await db.query(
@@ -120,7 +123,11 @@ export async function recordRestorePlan(
   plan: Record<string, unknown>,
   replaced: Record<string, unknown> | null,
 ): Promise<void> {
-  await db.query('UPDATE restores SET plan = $2, replaced = $3 WHERE id = $1', [id, JSON.stringify(plan), replaced ? JSON.stringify(replaced) : null]);
+  await db.query('UPDATE restores SET plan = $2, replaced = $3 WHERE id = $1', [
+    id,
+    JSON.stringify(plan),
+    replaced ? JSON.stringify(replaced) : null,
+  ]);
 }
 
 export async function markRestoreSucceeded(db: Db, id: string, rows: number): Promise<boolean> {

@@ -59,12 +59,8 @@ export const manifestSchema = z.object({
     snapshots: z.record(z.string(), z.string()).optional(),
     asOf: z.string().optional(),
   }),
-  chain: z
-    .object({ baseBackupId: z.string(), parentBackupId: z.string(), windowStart: z.string(), windowEnd: z.string() })
-    .optional(),
-  encryption: z
-    .object({ algorithm: z.literal('aes-256-gcm-segmented-v1'), keyId: z.string(), wrappedDataKey: z.string() })
-    .optional(),
+  chain: z.object({ baseBackupId: z.string(), parentBackupId: z.string(), windowStart: z.string(), windowEnd: z.string() }).optional(),
+  encryption: z.object({ algorithm: z.literal('aes-256-gcm-segmented-v1'), keyId: z.string(), wrappedDataKey: z.string() }).optional(),
   databases: z.array(
     z.object({
       name: z.string(),
@@ -89,8 +85,7 @@ export function parseManifest(text: string, where: string): Manifest {
     throw new ManifestError(`${where}: manifest is not valid JSON: ${(e as Error).message}`);
   }
   const head = z.object({ format: z.string(), formatVersion: z.number() }).safeParse(json);
-  if (!head.success || head.data.format !== MANIFEST_FORMAT)
-    throw new ManifestError(`${where}: not a ${MANIFEST_FORMAT} document`);
+  if (!head.success || head.data.format !== MANIFEST_FORMAT) throw new ManifestError(`${where}: not a ${MANIFEST_FORMAT} document`);
   if (head.data.formatVersion > MANIFEST_VERSION)
     throw new ManifestError(
       `${where}: manifest format version ${head.data.formatVersion} is newer than this software reads (${MANIFEST_VERSION}); upgrade`,

@@ -14,9 +14,7 @@ export function createRedis(url: string, role: 'producer' | 'worker'): Redis {
     lazyConnect: false,
     // Reconnect quickly: the default backoff grows to 20 s.
     retryStrategy: (times) => Math.min(times * 200, 2000),
-    ...(role === 'worker'
-      ? { maxRetriesPerRequest: null }
-      : { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000 }),
+    ...(role === 'worker' ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000 }),
   };
   const redis = new Redis(url, opts);
   // Connection errors are retried by ioredis; an unhandled 'error' event would crash.

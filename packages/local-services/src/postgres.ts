@@ -107,7 +107,10 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
           throw new Error(`running PostgreSQL as root needs the OS user ${runAs} (${INSTALL_HINT})`, { cause: error });
         });
   const persistent = opts.dir !== undefined;
-  const [port, dir] = await Promise.all([freePort(), persistent ? ensureOwnedDir(opts.dir as string, owner) : createTempDir('bk-pg-', owner)]);
+  const [port, dir] = await Promise.all([
+    freePort(),
+    persistent ? ensureOwnedDir(opts.dir as string, owner) : createTempDir('bk-pg-', owner),
+  ]);
   const dataDir = join(dir, 'data');
   const url = `postgres://${SUPERUSER}@${HOST}:${port}/postgres`;
   const settings = persistent ? { ...SETTINGS, fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' } : SETTINGS;

@@ -44,14 +44,27 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisSer
   const binary = requireExecutable('redis-server', 'redis-server');
   const port = await freePort();
   const persistent = opts.dir !== undefined;
-  const dir = persistent ? opts.dir as string : await createTempDir('bk-redis-');
+  const dir = persistent ? (opts.dir as string) : await createTempDir('bk-redis-');
   if (persistent) await mkdir(dir, { recursive: true });
   const cleanup = () => (persistent ? Promise.resolve() : removeTempDir(dir));
   const launch = (): Promise<Daemon> =>
     startDaemon({
       name: 'redis',
       command: binary,
-      args: ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', persistent ? 'yes' : 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
+      args: [
+        '--port',
+        String(port),
+        '--bind',
+        HOST,
+        '--save',
+        '',
+        '--appendonly',
+        persistent ? 'yes' : 'no',
+        '--dir',
+        dir,
+        '--maxmemory-policy',
+        'noeviction',
+      ],
       dir,
       ready: () => ping(port),
       readyTimeoutMs: 15_000,

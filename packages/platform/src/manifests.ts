@@ -77,7 +77,9 @@ export function selectForRestore(manifest: Manifest, req: RestoreRequest, onErro
     const unknown: string[] = [];
     for (const t of req.tables) {
       const ref = parsePgTableRef(t);
-      const hits = data.filter((o) => o.schemaName === ref.schema && o.tableName === ref.name && (!ref.database || o.database === ref.database));
+      const hits = data.filter(
+        (o) => o.schemaName === ref.schema && o.tableName === ref.name && (!ref.database || o.database === ref.database),
+      );
       if (!hits.length) unknown.push(t);
       for (const h of hits) {
         if (!picked.includes(h)) picked.push(h);
@@ -91,7 +93,9 @@ export function selectForRestore(manifest: Manifest, req: RestoreRequest, onErro
     dbNames = dbNames.filter((d) => tableFilter?.has(d));
   }
   if (req.targetDatabase && dbNames.length > 1)
-    onError(`targetDatabase needs exactly one database to restore, but the selection covers ${dbNames.length}: ${dbNames.join(', ')}; pass databases`);
+    onError(
+      `targetDatabase needs exactly one database to restore, but the selection covers ${dbNames.length}: ${dbNames.join(', ')}; pass databases`,
+    );
   const databases = new Map(dbNames.map((d) => [d, req.targetDatabase ?? d]));
   return { databases, data, tableFilter };
 }

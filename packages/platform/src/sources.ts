@@ -19,7 +19,11 @@ export function createSourceRegistry(cfg: Pick<Config, 'sources'>): SourceRegist
     find,
     forRequest(name) {
       const s = find(name);
-      if (!s) throw new BadRequestError(`unknown source "${name}"; configured: ${Object.keys(cfg.sources).join(', ') || '(none)'}`, 'unknown_source');
+      if (!s)
+        throw new BadRequestError(
+          `unknown source "${name}"; configured: ${Object.keys(cfg.sources).join(', ') || '(none)'}`,
+          'unknown_source',
+        );
       return s;
     },
     forJob(name) {

@@ -70,7 +70,10 @@ async function databaseNames(client: Client): Promise<string[]> {
  * Names of the databases that are not templates, allow connections and that the URL's user
  * may connect to, sorted. Connects to the URL's database.
  */
-export async function listDatabases(url: string, opts: { signal?: AbortSignal | undefined; connectTimeoutMs?: number | undefined } = {}): Promise<string[]> {
+export async function listDatabases(
+  url: string,
+  opts: { signal?: AbortSignal | undefined; connectTimeoutMs?: number | undefined } = {},
+): Promise<string[]> {
   return withClient(url, { ...opts, applicationName: 'bk-discover' }, databaseNames);
 }
 

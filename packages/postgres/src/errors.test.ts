@@ -41,7 +41,9 @@ describe('pgErrorToDomain', () => {
     expect(pgErrorToDomain(dbError('3D000', 'database "sales" does not exist'), ctx)).toBeInstanceOf(DatabaseMissingError);
     const gone = pgErrorToDomain(dbError('22023', 'invalid snapshot identifier: "00000003-0000001B-1"'), ctx);
     expect(gone).toBeInstanceOf(SnapshotGoneError);
-    expect(gone.message).toMatch(/the coordinator's snapshot 00000003-0000001B-1 is no longer available; the backup cannot continue consistently/);
+    expect(gone.message).toMatch(
+      /the coordinator's snapshot 00000003-0000001B-1 is no longer available; the backup cannot continue consistently/,
+    );
     expect(pgErrorToDomain(dbError('22023', 'some other invalid parameter'), ctx)).not.toBeInstanceOf(SnapshotGoneError);
   });
 

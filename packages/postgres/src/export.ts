@@ -72,7 +72,11 @@ export async function exportTable(opts: ExportTableOptions): Promise<TableExport
   const target = parseTarget(opts.url);
   const ctx = { ...errorContext(target), snapshotId: opts.snapshotId };
   const sql = exportCopySql(opts.table, opts.chunk);
-  const client: Client = await connect(target, { signal: opts.signal, connectTimeoutMs: opts.connectTimeoutMs, applicationName: 'bk-export' });
+  const client: Client = await connect(target, {
+    signal: opts.signal,
+    connectTimeoutMs: opts.connectTimeoutMs,
+    applicationName: 'bk-export',
+  });
   const unhook = abortConnectionOn(opts.signal, target, client);
   try {
     await client.query(
@@ -107,16 +111,13 @@ export async function exportTable(opts: ExportTableOptions): Promise<TableExport
     });
     stream.once('end', () => {
       // COMMIT is queued behind the COPY, so it runs after CommandComplete set rowCount.
-      client.query('COMMIT').then(
-        async () => {
-          if (settled) return;
-          settled = true;
-          unhook();
-          await closeClient(client);
-          resolve({ rows: stream.rowCount });
-        },
-        fail,
-      );
+      client.query('COMMIT').then(async () => {
+        if (settled) return;
+        settled = true;
+        unhook();
+        await closeClient(client);
+        resolve({ rows: stream.rowCount });
+      }, fail);
     });
   });
   done.catch(() => undefined); // consumers may follow only the stream; never an unhandled rejection

@@ -76,11 +76,13 @@ export async function importTable(opts: ImportTableOptions): Promise<ImportResul
       await client.query(`BEGIN; ${CANONICAL_SESSION_SQL}; SET client_encoding = ${quoteLiteral(encoding)}`);
       try {
         if (ledger) {
-          await client.query('SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))', [`${ledger.restoreId}\n${ledger.objectKey}`]);
-          const seen = await client.query<{ rows: string }>(`SELECT rows::text AS rows FROM ${LEDGER} WHERE restore_id = $1 AND object_key = $2`, [
-            ledger.restoreId,
-            ledger.objectKey,
+          await client.query('SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))', [
+            `${ledger.restoreId}\n${ledger.objectKey}`,
           ]);
+          const seen = await client.query<{ rows: string }>(
+            `SELECT rows::text AS rows FROM ${LEDGER} WHERE restore_id = $1 AND object_key = $2`,
+            [ledger.restoreId, ledger.objectKey],
+          );
           const row = seen.rows[0];
           if (row) {
             await client.query('ROLLBACK');
@@ -92,7 +94,11 @@ export async function importTable(opts: ImportTableOptions): Promise<ImportResul
         await pipeline(source, copy);
         const rows = copy.rowCount;
         if (ledger) {
-          await client.query(`INSERT INTO ${LEDGER} (restore_id, object_key, rows) VALUES ($1, $2, $3)`, [ledger.restoreId, ledger.objectKey, rows]);
+          await client.query(`INSERT INTO ${LEDGER} (restore_id, object_key, rows) VALUES ($1, $2, $3)`, [
+            ledger.restoreId,
+            ledger.objectKey,
+            rows,
+          ]);
         }
         await client.query('COMMIT');
         return { rows, skipped: false };
@@ -106,7 +112,10 @@ export async function importTable(opts: ImportTableOptions): Promise<ImportResul
   }
 }
 
-async function ensureLedger(url: string, conn: { signal: AbortSignal | undefined; connectTimeoutMs: number | undefined; applicationName: string }): Promise<void> {
+async function ensureLedger(
+  url: string,
+  conn: { signal: AbortSignal | undefined; connectTimeoutMs: number | undefined; applicationName: string },
+): Promise<void> {
   await withClient(url, conn, async (client) => {
     await client.query('BEGIN');
     try {

@@ -22,7 +22,15 @@ export {
   type PgConnectorErrorCode,
 } from './errors.ts';
 export { LEDGER_SCHEMA } from './catalog-sql.ts';
-export { discover, listDatabases, type DiscoverOptions, type DiscoveredDatabase, type DiscoveredTable, type DiscoveredTableKind, type Discovery } from './discover.ts';
+export {
+  discover,
+  listDatabases,
+  type DiscoverOptions,
+  type DiscoveredDatabase,
+  type DiscoveredTable,
+  type DiscoveredTableKind,
+  type Discovery,
+} from './discover.ts';
 export { SnapshotSession, planChunks, type ExportableTable, type SnapshotOpenOptions, type TableFilter } from './snapshot.ts';
 export { dumpSchema, type DumpSchemaOptions } from './dump.ts';
 export { exportTable, exportCopySql, type ExportTableOptions, type TableExport } from './export.ts';
@@ -37,5 +45,13 @@ export {
   type EnsureDatabaseOptions,
   type TableRowCount,
 } from './target-db.ts';
-export { compareDatabases, contentHashSql, tableContentHash, type CompareOptions, type DatabaseDifference, type DifferenceKind, type TableContentHash } from './verify.ts';
+export {
+  compareDatabases,
+  contentHashSql,
+  tableContentHash,
+  type CompareOptions,
+  type DatabaseDifference,
+  type DifferenceKind,
+  type TableContentHash,
+} from './verify.ts';
 export { findPgTool, type FoundTool, type ToolSearchOptions } from './tools.ts';

@@ -96,7 +96,9 @@ async function resolveRelations(ctx: Ctx, refs: readonly TableRef[]): Promise<Ma
     for (const t of tables) {
       const prefixOf = (e: TocEntry): string => `${e.desc} ${sanitize(schema) || '-'} ${sanitize(t.name)} `;
       const matches = entries.filter((e) => e.text.startsWith(prefixOf(e)));
-      const ambiguous = matches.some((e) => tables.some((o) => o !== t && e.text.startsWith(`${e.desc} ${sanitize(schema) || '-'} ${sanitize(o.name)} `)));
+      const ambiguous = matches.some((e) =>
+        tables.some((o) => o !== t && e.text.startsWith(`${e.desc} ${sanitize(schema) || '-'} ${sanitize(o.name)} `)),
+      );
       if (matches.length === 1 && !ambiguous) found.set(tableKey(t), matches[0]!.id);
       else if (matches.length > 0) unresolved.push(t);
     }
@@ -131,30 +133,35 @@ async function foreignKeysBetweenTables(client: Client): Promise<ForeignKey[]> {
  * Drops such keys when both ends are replaced; refuses when the referencing table is not.
  */
 async function dropBlockingForeignKeys(ctx: Ctx, replaced: (refs: readonly TableRef[]) => Promise<Set<string>>): Promise<string[]> {
-  return withClient(ctx.target, { signal: ctx.opts.signal, connectTimeoutMs: ctx.opts.connectTimeoutMs, applicationName: 'bk-restore' }, async (client) => {
-    const fks = await foreignKeysBetweenTables(client);
-    if (fks.length === 0) return [];
-    const inRestore = await replaced(fks.flatMap((fk) => [fk.table, fk.references]));
-    const blocking = fks.filter((fk) => inRestore.has(tableKey(fk.references)));
-    const outside = blocking.filter((fk) => !inRestore.has(tableKey(fk.table)));
-    if (outside.length) {
-      throw new RestoreConflictError(
-        `cannot replace ${[...new Set(outside.map((fk) => quoteQualified(fk.references)))].join(', ')}: ` +
-          `referenced by foreign keys of tables outside this restore (${outside.map((fk) => `${quoteQualified(fk.table)} ${quoteIdent(fk.name)}`).join(', ')}); ` +
-          `restore those tables too, or drop the constraints first`,
-      );
-    }
-    if (blocking.length === 0) return [];
-    await client.query('BEGIN');
-    try {
-      for (const fk of blocking) await client.query(`ALTER TABLE ${quoteQualified(fk.table)} DROP CONSTRAINT IF EXISTS ${quoteIdent(fk.name)}`);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-    return blocking.map((fk) => `${quoteQualified(fk.table)} ${quoteIdent(fk.name)}`);
-  });
+  return withClient(
+    ctx.target,
+    { signal: ctx.opts.signal, connectTimeoutMs: ctx.opts.connectTimeoutMs, applicationName: 'bk-restore' },
+    async (client) => {
+      const fks = await foreignKeysBetweenTables(client);
+      if (fks.length === 0) return [];
+      const inRestore = await replaced(fks.flatMap((fk) => [fk.table, fk.references]));
+      const blocking = fks.filter((fk) => inRestore.has(tableKey(fk.references)));
+      const outside = blocking.filter((fk) => !inRestore.has(tableKey(fk.table)));
+      if (outside.length) {
+        throw new RestoreConflictError(
+          `cannot replace ${[...new Set(outside.map((fk) => quoteQualified(fk.references)))].join(', ')}: ` +
+            `referenced by foreign keys of tables outside this restore (${outside.map((fk) => `${quoteQualified(fk.table)} ${quoteIdent(fk.name)}`).join(', ')}); ` +
+            `restore those tables too, or drop the constraints first`,
+        );
+      }
+      if (blocking.length === 0) return [];
+      await client.query('BEGIN');
+      try {
+        for (const fk of blocking)
+          await client.query(`ALTER TABLE ${quoteQualified(fk.table)} DROP CONSTRAINT IF EXISTS ${quoteIdent(fk.name)}`);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      return blocking.map((fk) => `${quoteQualified(fk.table)} ${quoteIdent(fk.name)}`);
+    },
+  );
 }
 
 /**
@@ -175,12 +182,21 @@ async function dropBlockingForeignKeys(ctx: Ctx, replaced: (refs: readonly Table
  */
 export async function restoreSchema(opts: RestoreSchemaOptions): Promise<RestoreSchemaResult> {
   const target = parseTarget(opts.url);
-  const serverMajor = await withClient(target, { signal: opts.signal, connectTimeoutMs: opts.connectTimeoutMs, applicationName: 'bk-restore' }, async (c) => {
-    const r = await c.query<{ v: string }>("SELECT pg_catalog.current_setting('server_version_num') AS v");
-    return Math.floor(Number(r.rows[0]?.v) / 10000);
-  });
+  const serverMajor = await withClient(
+    target,
+    { signal: opts.signal, connectTimeoutMs: opts.connectTimeoutMs, applicationName: 'bk-restore' },
+    async (c) => {
+      const r = await c.query<{ v: string }>("SELECT pg_catalog.current_setting('server_version_num') AS v");
+      return Math.floor(Number(r.rows[0]?.v) / 10000);
+    },
+  );
   const tool = await findPgTool('pg_restore', serverMajor, { ...opts, prefer: 'newest' });
-  const ctx: Ctx = { opts, target, tool, env: toolEnv(target, opts.env ?? process.env, opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS) };
+  const ctx: Ctx = {
+    opts,
+    target,
+    tool,
+    env: toolEnv(target, opts.env ?? process.env, opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+  };
 
   let listFile: string | undefined;
   let skippedEntries: string[] = [];
@@ -190,11 +206,14 @@ export async function restoreSchema(opts: RestoreSchemaOptions): Promise<Restore
     if (opts.tables) {
       const all = await listArchive(ctx, ['-v']);
       if (!all.some((e) => e.desc === 'TABLE')) {
-        throw new NotInArchiveError('the schema archive has no tables: a selective restore needs an archive of both sections (dumpSchema without `section`)');
+        throw new NotInArchiveError(
+          'the schema archive has no tables: a selective restore needs an archive of both sections (dumpSchema without `section`)',
+        );
       }
       const ids = await resolveRelations(ctx, opts.tables);
       const missing = opts.tables.filter((t) => !ids.has(tableKey(t)));
-      if (missing.length) throw new NotInArchiveError(`the schema archive has no table ${missing.map((t) => quoteQualified(t)).join(', ')}`);
+      if (missing.length)
+        throw new NotInArchiveError(`the schema archive has no table ${missing.map((t) => quoteQualified(t)).join(', ')}`);
       const selection = selectTocEntries(all, ids.values());
       relationIds = selection.relations;
       skippedEntries = selection.dropped.map((e) => e.text);

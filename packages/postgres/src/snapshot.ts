@@ -88,7 +88,9 @@ export class SnapshotSession {
       if (!this.#alive) return;
       this.#alive = false;
       if (!this.#closing) {
-        this.#resolveLost(new SnapshotGoneError(snapshotId, `the coordinator's connection was lost${err ? `: ${err.message}` : ''}`, { cause: err }));
+        this.#resolveLost(
+          new SnapshotGoneError(snapshotId, `the coordinator's connection was lost${err ? `: ${err.message}` : ''}`, { cause: err }),
+        );
       }
     };
     client.on('error', onGone);
@@ -160,7 +162,10 @@ export class SnapshotSession {
    * table rewrite cannot make the exports read it empty; `lockTimeoutMs` bounds the wait.
    * Tables named in a filter but not found are simply absent from the result.
    */
-  async listTables(filter?: TableFilter, opts: { signal?: AbortSignal | undefined; lockTimeoutMs?: number | undefined } = {}): Promise<ExportableTable[]> {
+  async listTables(
+    filter?: TableFilter,
+    opts: { signal?: AbortSignal | undefined; lockTimeoutMs?: number | undefined } = {},
+  ): Promise<ExportableTable[]> {
     const params: unknown[] = [];
     let where = '';
     const refs = filter === undefined ? undefined : isRefList(filter) ? filter : 'tables' in filter ? filter.tables : undefined;
@@ -168,8 +173,12 @@ export class SnapshotSession {
       params.push([...filter.schemas]);
       where = ' AND n.nspname = ANY($1::text[])';
     } else if (refs) {
-      params.push(refs.map((t) => t.schema), refs.map((t) => t.name));
-      where = ' AND (n.nspname, c.relname) IN (SELECT s, t FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS u(s, t))';
+      params.push(
+        refs.map((t) => t.schema),
+        refs.map((t) => t.name),
+      );
+      where =
+        ' AND (n.nspname, c.relname) IN (SELECT s, t FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS u(s, t))';
     }
     const rows = await this.#query<{
       oid: number;

@@ -34,13 +34,17 @@ export async function ensureDatabase(url: string, name: string, opts: EnsureData
   let lastErr: unknown;
   for (const database of candidates) {
     try {
-      return await withClient(target, { ...opts, database, applicationName: 'bk-restore' }, (client) => createIfMissing(client, name, opts));
+      return await withClient(target, { ...opts, database, applicationName: 'bk-restore' }, (client) =>
+        createIfMissing(client, name, opts),
+      );
     } catch (err) {
       if (!(err instanceof DatabaseMissingError)) throw err;
       lastErr = err;
     }
   }
-  throw lastErr instanceof Error ? lastErr : new SourceUnreachableError(`${target.host}:${target.port}`, 'no maintenance database to connect to');
+  throw lastErr instanceof Error
+    ? lastErr
+    : new SourceUnreachableError(`${target.host}:${target.port}`, 'no maintenance database to connect to');
 }
 
 async function createIfMissing(client: Client, name: string, opts: EnsureDatabaseOptions): Promise<boolean> {
@@ -106,7 +110,11 @@ export async function existingTables(client: Client, tables: readonly TableRef[]
  * sequence fails the call, unless `onlyExisting` (selective restores create only some).
  * Returns the number of sequences set.
  */
-export async function setSequences(url: string, seqs: readonly SequenceValue[], opts: Signalled & { onlyExisting?: boolean | undefined } = {}): Promise<number> {
+export async function setSequences(
+  url: string,
+  seqs: readonly SequenceValue[],
+  opts: Signalled & { onlyExisting?: boolean | undefined } = {},
+): Promise<number> {
   if (seqs.length === 0) return 0;
   return withClient(url, { ...opts, applicationName: 'bk-restore' }, async (client) => {
     let todo = seqs;
@@ -124,8 +132,13 @@ export async function setSequences(url: string, seqs: readonly SequenceValue[], 
     await client.query('BEGIN');
     try {
       for (const s of todo) {
-        if (!/^-?\d+$/.test(s.lastValue)) throw new RangeError(`sequence ${quoteQualified(s)}: last value ${JSON.stringify(s.lastValue)} is not an integer`);
-        await client.query('SELECT pg_catalog.setval($1::pg_catalog.regclass, $2::bigint, $3)', [quoteQualified(s), s.lastValue, s.isCalled]);
+        if (!/^-?\d+$/.test(s.lastValue))
+          throw new RangeError(`sequence ${quoteQualified(s)}: last value ${JSON.stringify(s.lastValue)} is not an integer`);
+        await client.query('SELECT pg_catalog.setval($1::pg_catalog.regclass, $2::bigint, $3)', [
+          quoteQualified(s),
+          s.lastValue,
+          s.isCalled,
+        ]);
       }
       await client.query('COMMIT');
       return todo.length;

@@ -25,7 +25,12 @@ describe('parseTarget', () => {
   });
 
   it('never echoes the URL in its errors', () => {
-    for (const bad of ['not a url s3cret', 'mysql://u:s3cret@h/d', 'postgres://u:s3cret@h:99999/d', 'postgres://u:s3cret@h/d?sslmode=bogus']) {
+    for (const bad of [
+      'not a url s3cret',
+      'mysql://u:s3cret@h/d',
+      'postgres://u:s3cret@h:99999/d',
+      'postgres://u:s3cret@h/d?sslmode=bogus',
+    ]) {
       let err: unknown;
       try {
         parseTarget(bad);

@@ -57,7 +57,8 @@ export function parseTarget(url: string): PgTarget {
   const sslParam = parsed.searchParams.get('sslmode');
   let sslMode: SslMode | undefined;
   if (sslParam !== null) {
-    if (!(SSL_MODES as readonly string[]).includes(sslParam)) throw new InvalidConnectionUrlError(`sslmode must be one of ${SSL_MODES.join(', ')}`);
+    if (!(SSL_MODES as readonly string[]).includes(sslParam))
+      throw new InvalidConnectionUrlError(`sslmode must be one of ${SSL_MODES.join(', ')}`);
     sslMode = sslParam as SslMode;
   }
   return { host: host || 'localhost', port, user, password, database, sslMode };

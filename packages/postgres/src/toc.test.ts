@@ -87,7 +87,14 @@ const keptIds = (selected: number[]): number[] =>
 describe('parseTocListing', () => {
   it('reads ids, oids, descriptions and dependencies', () => {
     expect(dumpedByMajor).toBe(15);
-    expect(byId.get(215)).toEqual({ id: 215, catalogOid: 1259, objectOid: 16512, desc: 'TABLE', text: 'TABLE My Schema a b postgres', deps: [6] });
+    expect(byId.get(215)).toEqual({
+      id: 215,
+      catalogOid: 1259,
+      objectOid: 16512,
+      desc: 'TABLE',
+      text: 'TABLE My Schema a b postgres',
+      deps: [6],
+    });
     expect(byId.get(3445)?.desc).toBe('SEQUENCE OWNED BY');
     expect(byId.get(3274)?.desc).toBe('FK CONSTRAINT');
     expect(byId.get(3274)?.deps).toEqual([215, 3267, 215]);

@@ -15,9 +15,31 @@ describe('scrubSecrets', () => {
 
 describe('toolFailure', () => {
   it('recognises authentication, snapshot and connection failures in tool output', () => {
-    expect(toolFailure('pg_dump', 'exit code 1', 'pg_dump: error: connection to server at "db" (1.2.3.4), port 5432 failed: FATAL:  password authentication failed for user "bob"', target)).toBeInstanceOf(SourceAuthError);
-    expect(toolFailure('pg_dump', 'exit code 1', 'pg_dump: error: query failed: ERROR:  invalid snapshot identifier: "0000-1"', target, '0000-1')).toBeInstanceOf(SnapshotGoneError);
-    expect(toolFailure('pg_dump', 'exit code 1', 'pg_dump: error: connection to server at "db" (1.2.3.4), port 5432 failed: Connection refused', target)).toBeInstanceOf(SourceUnreachableError);
+    expect(
+      toolFailure(
+        'pg_dump',
+        'exit code 1',
+        'pg_dump: error: connection to server at "db" (1.2.3.4), port 5432 failed: FATAL:  password authentication failed for user "bob"',
+        target,
+      ),
+    ).toBeInstanceOf(SourceAuthError);
+    expect(
+      toolFailure(
+        'pg_dump',
+        'exit code 1',
+        'pg_dump: error: query failed: ERROR:  invalid snapshot identifier: "0000-1"',
+        target,
+        '0000-1',
+      ),
+    ).toBeInstanceOf(SnapshotGoneError);
+    expect(
+      toolFailure(
+        'pg_dump',
+        'exit code 1',
+        'pg_dump: error: connection to server at "db" (1.2.3.4), port 5432 failed: Connection refused',
+        target,
+      ),
+    ).toBeInstanceOf(SourceUnreachableError);
     const other = toolFailure('pg_restore', 'exit code 1', 'pg_restore: error: could not execute query: ERROR:  boom', target);
     expect(other).toBeInstanceOf(ToolFailedError);
     expect(other.message).toContain('boom');

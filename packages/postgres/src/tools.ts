@@ -7,7 +7,15 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { access, constants, readdir } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
-import { abortReason, SnapshotGoneError, SourceAuthError, SourceUnreachableError, ToolFailedError, ToolMissingError, DatabaseMissingError } from './errors.ts';
+import {
+  abortReason,
+  SnapshotGoneError,
+  SourceAuthError,
+  SourceUnreachableError,
+  ToolFailedError,
+  ToolMissingError,
+  DatabaseMissingError,
+} from './errors.ts';
 import { hostPort, type PgTarget } from './target.ts';
 
 export type PgTool = 'pg_dump' | 'pg_restore';
@@ -81,7 +89,11 @@ async function candidates(tool: PgTool, opts: ToolSearchOptions): Promise<string
  * such major (pg_dump: the one matching the server), `'newest'` the highest (pg_restore: it
  * reads every older archive). Throws {@link ToolMissingError} naming the version needed.
  */
-export async function findPgTool(tool: PgTool, minMajor: number, opts: ToolSearchOptions & { prefer?: 'closest' | 'newest' } = {}): Promise<FoundTool> {
+export async function findPgTool(
+  tool: PgTool,
+  minMajor: number,
+  opts: ToolSearchOptions & { prefer?: 'closest' | 'newest' } = {},
+): Promise<FoundTool> {
   const found = (await Promise.all((await candidates(tool, opts)).map(toolVersion))).filter((f): f is FoundTool => f !== null);
   const usable = found.filter((f) => f.major >= minMajor);
   if (usable.length === 0) throw new ToolMissingError(tool, minMajor, found);
@@ -113,7 +125,11 @@ export function toolFailure(tool: PgTool, exit: string, stderr: string, target: 
   if (/invalid snapshot identifier|could not import the requested snapshot/.test(stderr) && snapshotId !== undefined) {
     return new SnapshotGoneError(snapshotId, lastLine(stderr));
   }
-  if (/Connection refused|could not translate host name|timeout expired|No such file or directory\s*\n?\s*Is the server running|Network is unreachable/.test(stderr)) {
+  if (
+    /Connection refused|could not translate host name|timeout expired|No such file or directory\s*\n?\s*Is the server running|Network is unreachable/.test(
+      stderr,
+    )
+  ) {
     return new SourceUnreachableError(hp, lastLine(stderr));
   }
   const missingDb = /database "([^"]*)" does not exist/.exec(stderr);

@@ -275,7 +275,17 @@ function catalogQueries(): { kind: DifferenceKind; sql: string }[] {
   ];
 }
 
-const TABLE_SCOPED: ReadonlySet<DifferenceKind> = new Set(['table', 'column', 'rows', 'content', 'index', 'constraint', 'trigger', 'policy', 'rule']);
+const TABLE_SCOPED: ReadonlySet<DifferenceKind> = new Set([
+  'table',
+  'column',
+  'rows',
+  'content',
+  'index',
+  'constraint',
+  'trigger',
+  'policy',
+  'rule',
+]);
 
 async function describeDatabase(client: Client, opts: CompareOptions): Promise<Description> {
   const only = opts.tables ? new Set(opts.tables.map(tableKey)) : undefined;
@@ -301,7 +311,9 @@ async function describeDatabase(client: Client, opts: CompareOptions): Promise<D
         WHERE c.relkind = 'S' AND ${USER_SCHEMA_SQL} AND ${NOT_EXTENSION_MEMBER_SQL}`,
     );
     for (const s of seqs.rows) {
-      const v = await client.query<{ v: string }>(`SELECT last_value::text || CASE WHEN is_called THEN ' called' ELSE ' not called' END AS v FROM ${quoteQualified(s)}`);
+      const v = await client.query<{ v: string }>(
+        `SELECT last_value::text || CASE WHEN is_called THEN ' called' ELSE ' not called' END AS v FROM ${quoteQualified(s)}`,
+      );
       put('sequence', `${s.key} value`, v.rows[0]?.v ?? 'null');
     }
   }

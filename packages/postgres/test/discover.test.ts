@@ -59,7 +59,11 @@ describe('discovery', () => {
     ]);
     expect(byName.get('Sales ü.orders')).toMatchObject({ kind: 'partitioned', parent: null, sizeBytes: 0 });
     expect(byName.get('Sales ü.orders_2024')).toMatchObject({ kind: 'partitioned', parent: { schema: 'Sales ü', name: 'orders' } });
-    expect(byName.get('Sales ü.orders_2024_a')).toMatchObject({ kind: 'partition', parent: { schema: 'Sales ü', name: 'orders_2024' }, estimatedRows: 500 });
+    expect(byName.get('Sales ü.orders_2024_a')).toMatchObject({
+      kind: 'partition',
+      parent: { schema: 'Sales ü', name: 'orders_2024' },
+      estimatedRows: 500,
+    });
     expect(byName.get('Sales ü.orders_2024_a')?.sizeBytes).toBeGreaterThan(0);
     expect(byName.get('Sales ü.orders_old')).toMatchObject({ kind: 'partition', estimatedRows: -1 });
     expect(byName.get('public.derived')).toMatchObject({ kind: 'inheritance-child', parent: { schema: 'public', name: 'base' } });

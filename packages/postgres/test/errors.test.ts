@@ -38,7 +38,9 @@ describe('connection failures become typed errors that never show the password',
     expect(await listDatabases(server.url())).toContain('postgres');
     const session = await SnapshotSession.open(server.url());
     try {
-      const archive = await collect(dumpSchema({ url: server.url(), snapshotId: session.snapshotId, serverMajor: session.serverVersion.major }));
+      const archive = await collect(
+        dumpSchema({ url: server.url(), snapshotId: session.snapshotId, serverMajor: session.serverVersion.major }),
+      );
       expect(archive.subarray(0, 5).toString()).toBe('PGDMP');
     } finally {
       await session.close();
@@ -47,7 +49,12 @@ describe('connection failures become typed errors that never show the password',
 
   it('wrong password -> SourceAuthError naming the user, for queries and for pg_dump', async () => {
     const bad = server.url('not-the-password-x9');
-    for (const run of [() => listDatabases(bad), () => SnapshotSession.open(bad), () => discover(bad), () => tableContentHash(bad, { schema: 'a', name: 'b' })]) {
+    for (const run of [
+      () => listDatabases(bad),
+      () => SnapshotSession.open(bad),
+      () => discover(bad),
+      () => tableContentHash(bad, { schema: 'a', name: 'b' }),
+    ]) {
       const e = await caught(run);
       expect(e).toBeInstanceOf(SourceAuthError);
       expect(e.message).toMatch(/password authentication failed for user "postgres" at 127\.0\.0\.1:\d+/);
@@ -58,7 +65,9 @@ describe('connection failures become typed errors that never show the password',
     // pg_dump gets the password through PGPASSWORD; its failure is mapped as well.
     const session = await SnapshotSession.open(server.url());
     try {
-      const e = await caught(() => collect(dumpSchema({ url: bad, snapshotId: session.snapshotId, serverMajor: session.serverVersion.major })));
+      const e = await caught(() =>
+        collect(dumpSchema({ url: bad, snapshotId: session.snapshotId, serverMajor: session.serverVersion.major })),
+      );
       expect(e).toBeInstanceOf(SourceAuthError);
       expect(e.message).not.toContain('not-the-password-x9');
     } finally {
@@ -87,7 +96,9 @@ describe('connection failures become typed errors that never show the password',
     }
     const session = await SnapshotSession.open(pg.url);
     try {
-      const e = await caught(() => collect(dumpSchema({ url, snapshotId: session.snapshotId, serverMajor: session.serverVersion.major, binDir: pg.binDir })));
+      const e = await caught(() =>
+        collect(dumpSchema({ url, snapshotId: session.snapshotId, serverMajor: session.serverVersion.major, binDir: pg.binDir })),
+      );
       expect(e).toBeInstanceOf(SourceUnreachableError);
     } finally {
       await session.close();

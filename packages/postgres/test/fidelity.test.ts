@@ -60,7 +60,8 @@ async function takeBackup(url: string): Promise<Backup> {
       (async () => {
         const out: ExportedObject[] = [];
         for (const table of tables) {
-          const ranges: (BlockRange | null)[] = table.schema === 'fid' && table.name === 'big' ? session.tableChunks(table, 64 * 1024) : [null];
+          const ranges: (BlockRange | null)[] =
+            table.schema === 'fid' && table.name === 'big' ? session.tableChunks(table, 64 * 1024) : [null];
           for (const [i, chunk] of ranges.entries()) {
             const exp = await exportTable({ url, snapshotId: session.snapshotId, table, chunk });
             const data = await collect(exp.stream);
@@ -83,7 +84,12 @@ async function restoreInto(url: string, b: Backup, opts: { tables?: TableRef[]; 
   await restoreSchema({ ...base, section: 'pre-data', archive: () => Promise.resolve(readableOf(b.pre)), clean: opts.clean ?? false });
   for (const o of b.objects) {
     if (wanted && !wanted.has(tableKey(o.table))) continue;
-    const r = await importTable({ url, table: o.table, source: readableOf(o.data), ledger: { restoreId: opts.restoreId, objectKey: o.key } });
+    const r = await importTable({
+      url,
+      table: o.table,
+      source: readableOf(o.data),
+      ledger: { restoreId: opts.restoreId, objectKey: o.key },
+    });
     expect(r, o.key).toEqual({ rows: o.rows, skipped: false });
   }
   await restoreSchema({ ...base, section: 'post-data', archive: () => Promise.resolve(readableOf(b.post)) });
@@ -106,11 +112,23 @@ describe('fidelity: backup, then restore into a new database', () => {
 
   it('exported every table that holds rows, with the row counts of the source', async () => {
     const names = new Set(backup.objects.map((o) => `${o.table.schema}.${o.table.name}`));
-    for (const n of ['fid.all_types', 'fid.no_columns', 'fid.all_dropped', 'fid.empty_table', 'fid.measurements_2024_eu', 'fid.measurements_default', 'fid.vehicle', 'fid.amphibian', 'Odd Schema "q".Table With Spaces', 'fid.multi\nline table']) {
+    for (const n of [
+      'fid.all_types',
+      'fid.no_columns',
+      'fid.all_dropped',
+      'fid.empty_table',
+      'fid.measurements_2024_eu',
+      'fid.measurements_default',
+      'fid.vehicle',
+      'fid.amphibian',
+      'Odd Schema "q".Table With Spaces',
+      'fid.multi\nline table',
+    ]) {
       expect(names, n).toContain(n);
     }
     // Partitioned parents hold no rows; views and materialized views are not tables.
-    for (const n of ['fid.measurements', 'fid.measurements_2024', 'fid.hashed', 'fid.customer_orders', 'fid.customer_stats']) expect(names).not.toContain(n);
+    for (const n of ['fid.measurements', 'fid.measurements_2024', 'fid.hashed', 'fid.customer_orders', 'fid.customer_stats'])
+      expect(names).not.toContain(n);
     expect(backup.objects.filter((o) => o.table.name === 'big' && o.table.schema === 'fid').length).toBeGreaterThan(3);
 
     const totals = new Map<string, number>();
@@ -149,7 +167,9 @@ describe('fidelity: backup, then restore into a new database', () => {
       clean: true,
     });
     await expect(attempt).rejects.toBeInstanceOf(RestoreConflictError);
-    await expect(attempt).rejects.toThrow(/cannot replace "fid"\."customer": referenced by foreign keys of tables outside this restore \("fid"\."orders" "orders_customer_id_fkey"\)/);
+    await expect(attempt).rejects.toThrow(
+      /cannot replace "fid"\."customer": referenced by foreign keys of tables outside this restore \("fid"\."orders" "orders_customer_id_fkey"\)/,
+    );
     expect(await compareDatabases(sourceUrl, targetUrl)).toEqual([]);
   });
 
@@ -159,8 +179,12 @@ describe('fidelity: backup, then restore into a new database', () => {
       await c.query("SELECT setval('fid.seq_plain', 43)");
       await c.query('DROP INDEX fid.bookings_lower_guest');
       await c.query('ALTER TABLE fid.orders DROP CONSTRAINT orders_total_check');
-      await c.query('CREATE OR REPLACE VIEW fid.customer_orders AS SELECT c.id, c.email, 0::bigint AS orders, 0::numeric AS total FROM fid.customer c');
-      await c.query('CREATE OR REPLACE FUNCTION fid.add(a integer, b integer) RETURNS integer LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT b + a $$');
+      await c.query(
+        'CREATE OR REPLACE VIEW fid.customer_orders AS SELECT c.id, c.email, 0::bigint AS orders, 0::numeric AS total FROM fid.customer c',
+      );
+      await c.query(
+        'CREATE OR REPLACE FUNCTION fid.add(a integer, b integer) RETURNS integer LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT b + a $$',
+      );
       await c.query('INSERT INTO fid.no_columns DEFAULT VALUES');
     });
     const diffs = await compareDatabases(sourceUrl, targetUrl);
@@ -230,7 +254,7 @@ describe('fidelity: selective restores', () => {
         'fid.with_serial_id_seq',
         'fid.with_serial_small_seq',
       ]);
-      const seq = await c.query<{ v: string }>("SELECT last_value::text AS v FROM fid.with_serial_id_seq");
+      const seq = await c.query<{ v: string }>('SELECT last_value::text AS v FROM fid.with_serial_id_seq');
       expect(seq.rows[0]?.v).toBe('500');
     });
   });

@@ -59,7 +59,7 @@ async function count(name: string): Promise<number> {
 }
 
 describe('importTable', () => {
-  it('loads COPY text and reports COPY\'s row count; values round-trip', async () => {
+  it("loads COPY text and reports COPY's row count; values round-trip", async () => {
     const r = await importTable({ url, table, source: Readable.from([copyText(1, 1000)]) });
     expect(r).toEqual({ rows: 1000, skipped: false });
     await withPg(url, async (c) => {
@@ -71,7 +71,9 @@ describe('importTable', () => {
 
   it('a source error mid-COPY rolls everything back and is rethrown as is', async () => {
     const boom = new Error('sha256 mismatch in object x');
-    await expect(importTable({ url, table, source: failingSource(copyText(1, 5000), boom), ledger: { restoreId: 'r1', objectKey: 'k-fail' } })).rejects.toBe(boom);
+    await expect(
+      importTable({ url, table, source: failingSource(copyText(1, 5000), boom), ledger: { restoreId: 'r1', objectKey: 'k-fail' } }),
+    ).rejects.toBe(boom);
     expect(await count('"Target ""T"""')).toBe(0);
     await withPg(url, async (c) => {
       const l = await c.query(`SELECT * FROM "${LEDGER_SCHEMA}".ledger WHERE object_key = 'k-fail'`);
@@ -81,33 +83,47 @@ describe('importTable', () => {
 
   it('with a ledger key, a retried load after a committed one is a no-op returning the recorded rows', async () => {
     const key = { restoreId: 'r1', objectKey: 'data/public/T.part0.copy.gz' };
-    expect(await importTable({ url, table, source: Readable.from([copyText(1, 300)]), ledger: key })).toEqual({ rows: 300, skipped: false });
+    expect(await importTable({ url, table, source: Readable.from([copyText(1, 300)]), ledger: key })).toEqual({
+      rows: 300,
+      skipped: false,
+    });
     const again = Readable.from([copyText(1, 300)]);
     expect(await importTable({ url, table, source: again, ledger: key })).toEqual({ rows: 300, skipped: true });
     expect(again.destroyed).toBe(true);
     expect(await count('"Target ""T"""')).toBe(300);
     // Another object of the same table, and the same object in another restore, do load.
-    expect(await importTable({ url, table, source: Readable.from([copyText(301, 350)]), ledger: { ...key, objectKey: 'part1' } })).toEqual({ rows: 50, skipped: false });
+    expect(await importTable({ url, table, source: Readable.from([copyText(301, 350)]), ledger: { ...key, objectKey: 'part1' } })).toEqual({
+      rows: 50,
+      skipped: false,
+    });
     expect(await count('"Target ""T"""')).toBe(350);
   });
 
   it('concurrent attempts of the same object load it once', async () => {
     const key = { restoreId: 'r2', objectKey: 'same' };
-    const results = await Promise.all([1, 2, 3].map(() => importTable({ url, table, source: Readable.from([copyText(1000, 1099)]), ledger: key })));
+    const results = await Promise.all(
+      [1, 2, 3].map(() => importTable({ url, table, source: Readable.from([copyText(1000, 1099)]), ledger: key })),
+    );
     expect(results.map((r) => r.rows)).toEqual([100, 100, 100]);
     expect(results.filter((r) => !r.skipped)).toHaveLength(1);
     expect(await count('"Target ""T""" WHERE id >= 1000')).toBe(100);
   });
 
   it('loads a table without columns: one empty line per row', async () => {
-    const r = await importTable({ url, table: { schema: 'public', name: 'nocols', columns: [] }, source: Readable.from([Buffer.from('\n\n\n\n')]) });
+    const r = await importTable({
+      url,
+      table: { schema: 'public', name: 'nocols', columns: [] },
+      source: Readable.from([Buffer.from('\n\n\n\n')]),
+    });
     expect(r.rows).toBe(4);
     expect(await count('nocols')).toBe(4);
     expect(await tableContentHash(url, { schema: 'public', name: 'nocols' })).toMatchObject({ rows: 4 });
   });
 
   it('a bad row fails the load as a whole', async () => {
-    await expect(importTable({ url, table: { schema: 'public', name: 'pk', columns: ['id'] }, source: Readable.from([Buffer.from('1\n2\n2\n')]) })).rejects.toThrow(/duplicate key/);
+    await expect(
+      importTable({ url, table: { schema: 'public', name: 'pk', columns: ['id'] }, source: Readable.from([Buffer.from('1\n2\n2\n')]) }),
+    ).rejects.toThrow(/duplicate key/);
     expect(await count('pk')).toBe(0);
   });
 
@@ -121,7 +137,9 @@ describe('importTable', () => {
         setTimeout(() => this.push(copyText(n * 100, n * 100 + 99)), 10);
       },
     });
-    await expect(importTable({ url, table, source: slow, signal: ac.signal, ledger: { restoreId: 'r3', objectKey: 'aborted' } })).rejects.toThrow(/abort/i);
+    await expect(
+      importTable({ url, table, source: slow, signal: ac.signal, ledger: { restoreId: 'r3', objectKey: 'aborted' } }),
+    ).rejects.toThrow(/abort/i);
     expect(slow.destroyed).toBe(true);
     await withPg(url, async (c) => {
       const l = await c.query(`SELECT * FROM "${LEDGER_SCHEMA}".ledger WHERE restore_id = 'r3'`);

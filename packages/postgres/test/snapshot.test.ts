@@ -1,13 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  dumpSchema,
-  exportTable,
-  SnapshotGoneError,
-  SnapshotSession,
-  ToolMissingError,
-  type ExportableTable,
-} from '@bk/postgres';
+import { dumpSchema, exportTable, SnapshotGoneError, SnapshotSession, ToolMissingError, type ExportableTable } from '@bk/postgres';
 import { collect, testPg, withPg } from './support.ts';
 
 const pg = testPg();
@@ -47,7 +40,10 @@ function rowsOf(text: Buffer): string[] {
 
 async function backendPids(app: string): Promise<number[]> {
   return withPg(url, async (c) => {
-    const r = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [dbName, app]);
+    const r = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [
+      dbName,
+      app,
+    ]);
     return r.rows.map((x) => x.pid);
   });
 }
@@ -72,7 +68,14 @@ describe('SnapshotSession', () => {
       expect(all.find((t) => t.name === 'gen')?.columns).toEqual(['id', 'a']);
       expect(all.find((t) => t.name === 'child')?.parent).toEqual({ schema: 'public', name: 'parent' });
       expect(all.find((t) => t.name === 't')?.sizeBytes).toBeGreaterThan(1_000_000);
-      expect((await session.listTables([{ schema: 'public', name: 't' }, { schema: 'public', name: 'nope' }])).map((t) => t.name)).toEqual(['t']);
+      expect(
+        (
+          await session.listTables([
+            { schema: 'public', name: 't' },
+            { schema: 'public', name: 'nope' },
+          ])
+        ).map((t) => t.name),
+      ).toEqual(['t']);
       expect((await session.listTables({ schemas: ['other'] })).map((t) => t.name)).toEqual(['x']);
       expect(await session.sequences()).toEqual([
         { schema: 'public', name: 'gen_id_seq', lastValue: '1', isCalled: false },
@@ -205,7 +208,15 @@ describe('SnapshotSession', () => {
     const session = await SnapshotSession.open(url);
     try {
       await withPg(url, (c) => c.query('CREATE TABLE public.after_snapshot (id int)'));
-      const pre = await collect(dumpSchema({ url, snapshotId: session.snapshotId, serverMajor: session.serverVersion.major, section: 'pre-data', binDir: pg.binDir }));
+      const pre = await collect(
+        dumpSchema({
+          url,
+          snapshotId: session.snapshotId,
+          serverMajor: session.serverVersion.major,
+          section: 'pre-data',
+          binDir: pg.binDir,
+        }),
+      );
       expect(pre.subarray(0, 5).toString()).toBe('PGDMP');
       expect(pre.includes(Buffer.from('CREATE TABLE public.t'))).toBe(true);
       expect(pre.includes(Buffer.from('after_snapshot'))).toBe(false);

@@ -121,10 +121,14 @@ export async function startPasswordServer(): Promise<PasswordServer> {
   if (owner) await runCommand('chown', [`${owner.uid}:${owner.gid}`, pwFile]);
   const dataDir = join(dir, 'data');
   try {
-    await runCommand(join(binDir, 'initdb'), ['-D', dataDir, '-U', user, '--auth=scram-sha-256', `--pwfile=${pwFile}`, '--no-sync', '--locale=C'], {
-      user: runAs,
-      cwd: dir,
-    });
+    await runCommand(
+      join(binDir, 'initdb'),
+      ['-D', dataDir, '-U', user, '--auth=scram-sha-256', `--pwfile=${pwFile}`, '--no-sync', '--locale=C'],
+      {
+        user: runAs,
+        cwd: dir,
+      },
+    );
   } catch (err) {
     await removeTempDir(dir);
     throw err;

@@ -86,7 +86,14 @@ export function backupRoutes(platform: Platform): FastifyPluginAsyncZod {
 
     app.get(
       '/backups',
-      { schema: { tags: ['backups'], summary: 'List backups', querystring: listBackupsQuery, response: { 200: backupListSchema, ...errors } } },
+      {
+        schema: {
+          tags: ['backups'],
+          summary: 'List backups',
+          querystring: listBackupsQuery,
+          response: { 200: backupListSchema, ...errors },
+        },
+      },
       async (req) => {
         const q = req.query;
         const page = await listBackups(platform.db, {
@@ -102,7 +109,14 @@ export function backupRoutes(platform: Platform): FastifyPluginAsyncZod {
 
     app.get(
       '/backups/:id',
-      { schema: { tags: ['backups'], summary: 'A backup with per-table status', params: idParam, response: { 200: backupSchema, ...errors } } },
+      {
+        schema: {
+          tags: ['backups'],
+          summary: 'A backup with per-table status',
+          params: idParam,
+          response: { 200: backupSchema, ...errors },
+        },
+      },
       async (req) => {
         const b = await getBackup(platform.db, req.params.id);
         if (!b) throw new NotFoundError(`backup ${req.params.id} not found`);
@@ -152,15 +166,20 @@ export function backupRoutes(platform: Platform): FastifyPluginAsyncZod {
 function checkScope(kind: 'postgres' | 'tdengine', body: z.infer<typeof createBackupBody>): void {
   if (kind === 'tdengine') throw new BadRequestError('TDengine backups are not available in this version yet', 'unsupported');
   if (body.type === 'incremental')
-    throw new BadRequestError('incremental backups are supported for TDengine sources only; use full, database or table', 'unsupported_type');
+    throw new BadRequestError(
+      'incremental backups are supported for TDengine sources only; use full, database or table',
+      'unsupported_type',
+    );
   if (body.type === 'table') {
     if (!body.tables?.length) throw new BadRequestError('type "table" needs a non-empty tables list', 'missing_tables');
     for (const t of body.tables) parsePgTableRef(t);
   } else if (body.tables) {
     throw new BadRequestError(`tables is only allowed with type "table"`, 'unexpected_field');
   }
-  if (body.type === 'full' && body.databases) throw new BadRequestError('a full backup covers every database; drop "databases" or use type "database"', 'unexpected_field');
-  if (body.type === 'table' && body.databases) throw new BadRequestError('name tables as database.schema.table instead of passing databases', 'unexpected_field');
+  if (body.type === 'full' && body.databases)
+    throw new BadRequestError('a full backup covers every database; drop "databases" or use type "database"', 'unexpected_field');
+  if (body.type === 'table' && body.databases)
+    throw new BadRequestError('name tables as database.schema.table instead of passing databases', 'unexpected_field');
 }
 
 function compressionFor(platform: Platform, req: { codec: 'zstd' | 'gzip' | 'none'; level?: number | undefined } | undefined) {

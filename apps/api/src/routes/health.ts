@@ -26,12 +26,18 @@ async function probe(f: () => Promise<unknown>): Promise<{ ok: boolean; error?: 
 /** Unauthenticated probes: they reveal only up/down, never configuration. */
 export function healthRoutes(platform: Platform): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get('/healthz', { schema: { tags: ['health'], summary: 'The process is alive', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({
-      status: 'ok' as const,
-    }));
+    app.get(
+      '/healthz',
+      { schema: { tags: ['health'], summary: 'The process is alive', response: { 200: z.object({ status: z.literal('ok') }) } } },
+      async () => ({
+        status: 'ok' as const,
+      }),
+    );
     app.get(
       '/readyz',
-      { schema: { tags: ['health'], summary: 'Redis, the catalog and storage are reachable', response: { 200: readiness, 503: readiness } } },
+      {
+        schema: { tags: ['health'], summary: 'Redis, the catalog and storage are reachable', response: { 200: readiness, 503: readiness } },
+      },
       async (_req, reply) => {
         const [redis, catalog, storage] = await Promise.all([
           probe(() => platform.redis.ping()),

@@ -1,14 +1,14 @@
-import { type RestoreRecord, audit, getBackup, getRestore, insertRestore, listRestoreTables, listRestores, markRestoreEnded } from '@bk/catalog';
 import {
-  BadRequestError,
-  ConflictError,
-  NotFoundError,
-  UnavailableError,
-  enqueue,
-  errorMessage,
-  jobIds,
-  newId,
-} from '@bk/core';
+  type RestoreRecord,
+  audit,
+  getBackup,
+  getRestore,
+  insertRestore,
+  listRestoreTables,
+  listRestores,
+  markRestoreEnded,
+} from '@bk/catalog';
+import { BadRequestError, ConflictError, NotFoundError, UnavailableError, enqueue, errorMessage, jobIds, newId } from '@bk/core';
 import { type Platform, loadManifest, selectForRestore } from '@bk/platform';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -43,16 +43,25 @@ export function restoreRoutes(platform: Platform): FastifyPluginAsyncZod {
         }
         if (!body.backupId) throw new BadRequestError('backupId is required (or source with targetTime)', 'invalid_restore_request');
         if (body.mode === 'replace' && !body.confirm)
-          throw new BadRequestError('mode "replace" overwrites existing tables: repeat the request with confirm: true', 'confirmation_required');
+          throw new BadRequestError(
+            'mode "replace" overwrites existing tables: repeat the request with confirm: true',
+            'confirmation_required',
+          );
         const backup = await getBackup(platform.db, body.backupId);
         if (!backup) throw new NotFoundError(`backup ${body.backupId} not found`);
         if (backup.status !== 'succeeded')
-          throw new ConflictError(`backup ${backup.id} is ${backup.status}; only succeeded backups can be restored`, 'backup_not_restorable');
+          throw new ConflictError(
+            `backup ${backup.id} is ${backup.status}; only succeeded backups can be restored`,
+            'backup_not_restorable',
+          );
         if (body.source && body.source !== backup.source)
           throw new BadRequestError(`backup ${backup.id} belongs to source ${backup.source}, not ${body.source}`, 'source_mismatch');
         const verification = backup.verification as { status?: string } | null;
         if (verification?.status === 'corrupted' && !body.force)
-          throw new ConflictError(`backup ${backup.id} failed verification (corrupted); pass force: true to restore anyway`, 'backup_corrupted');
+          throw new ConflictError(
+            `backup ${backup.id} failed verification (corrupted); pass force: true to restore anyway`,
+            'backup_corrupted',
+          );
         platform.sources.forRequest(backup.source);
         let manifest: Awaited<ReturnType<typeof loadManifest>>['manifest'];
         try {
@@ -100,7 +109,10 @@ export function restoreRoutes(platform: Platform): FastifyPluginAsyncZod {
           tags: ['restores'],
           summary: 'List restores',
           querystring: listRestoresQuery,
-          response: { 200: z.object({ items: z.array(restoreSchema.omit({ tables: true })), nextCursor: z.string().nullable() }), ...errors },
+          response: {
+            200: z.object({ items: z.array(restoreSchema.omit({ tables: true })), nextCursor: z.string().nullable() }),
+            ...errors,
+          },
         },
       },
       async (req) => {
@@ -117,7 +129,14 @@ export function restoreRoutes(platform: Platform): FastifyPluginAsyncZod {
 
     app.get(
       '/restores/:id',
-      { schema: { tags: ['restores'], summary: 'A restore with per-table progress', params: idParam, response: { 200: restoreSchema, ...errors } } },
+      {
+        schema: {
+          tags: ['restores'],
+          summary: 'A restore with per-table progress',
+          params: idParam,
+          response: { 200: restoreSchema, ...errors },
+        },
+      },
       async (req) => {
         const r = await getRestore(platform.db, req.params.id);
         if (!r) throw new NotFoundError(`restore ${req.params.id} not found`);

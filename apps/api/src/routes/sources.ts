@@ -26,9 +26,7 @@ const tableInfo = z.object({
 
 const sourceDetail = sourceSummary.extend({
   serverVersion: z.string().optional(),
-  catalog: z
-    .array(z.object({ name: z.string(), schemas: z.array(z.string()), tables: z.array(tableInfo) }))
-    .optional(),
+  catalog: z.array(z.object({ name: z.string(), schemas: z.array(z.string()), tables: z.array(tableInfo) })).optional(),
 });
 
 function targetOf(url: string): string {
@@ -63,7 +61,8 @@ export function sourceRoutes(platform: Platform): FastifyPluginAsyncZod {
           platform.sources.names().map(async (name) => {
             const s = platform.sources.forRequest(name);
             const base = { name, kind: s.kind, target: targetOf(s.url) };
-            if (s.kind !== 'postgres') return { ...base, reachable: false, error: 'TDengine discovery is not available in this version yet' };
+            if (s.kind !== 'postgres')
+              return { ...base, reachable: false, error: 'TDengine discovery is not available in this version yet' };
             try {
               const databases = await withTimeout(5000, (signal) => listDatabases(s.url, { signal }));
               return { ...base, reachable: true, databases };

@@ -132,7 +132,8 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
           const chunks = await session.tableChunks(table, chunkBytes);
           const base = `${dbPrefix}data/${keySegment(table.schema)}/${keySegment(table.name)}`;
           chunks.forEach((range, index) => {
-            const chunk = chunks.length > 1 ? { index, count: chunks.length, fromBlock: range.fromBlock, toBlock: range.toBlock } : undefined;
+            const chunk =
+              chunks.length > 1 ? { index, count: chunks.length, fromBlock: range.fromBlock, toBlock: range.toBlock } : undefined;
             const key = `${base}${partSuffix(chunk?.index)}.copy${ext}`;
             objects.push({
               key,

@@ -19,7 +19,12 @@ export const finalizeBackup: Handler<'backup.finalize'> = async (platform, { bac
   const objects = await listBackupObjects(db, backupId);
   const unfinished = objects.filter((o) => o.status !== 'succeeded');
   if (unfinished.length)
-    throw new PermanentJobError(`cannot finalize: ${unfinished.length} objects not exported (${unfinished.slice(0, 3).map((o) => o.key).join(', ')})`);
+    throw new PermanentJobError(
+      `cannot finalize: ${unfinished.length} objects not exported (${unfinished
+        .slice(0, 3)
+        .map((o) => o.key)
+        .join(', ')})`,
+    );
   const manifest = buildManifest(backup, objects, new Date());
   const key = manifestKey(backup.source, backupId);
   const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
@@ -74,7 +79,13 @@ export function buildManifest(backup: BackupRecord, objects: BackupObjectRecord[
       ...(backup.asOf ? { asOf: backup.asOf.toISOString() } : {}),
     },
     ...(backup.encryption
-      ? { encryption: { algorithm: 'aes-256-gcm-segmented-v1' as const, keyId: backup.encryption.keyId, wrappedDataKey: backup.encryption.wrappedDataKey } }
+      ? {
+          encryption: {
+            algorithm: 'aes-256-gcm-segmented-v1' as const,
+            keyId: backup.encryption.keyId,
+            wrappedDataKey: backup.encryption.wrappedDataKey,
+          },
+        }
       : {}),
     databases,
     objects: mObjects,

@@ -24,7 +24,12 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
   if (!restore) throw new PermanentJobError(`restore ${restoreId} not found`);
   if (restore.status !== 'queued') {
     if (restore.status === 'running')
-      await markRestoreEnded(db, restoreId, 'failed', 'the restore coordinator stopped midway (worker lost); nothing was marked done that was not loaded');
+      await markRestoreEnded(
+        db,
+        restoreId,
+        'failed',
+        'the restore coordinator stopped midway (worker lost); nothing was marked done that was not loaded',
+      );
     return { skipped: restore.status };
   }
   await markRestoreRunning(db, restoreId);
@@ -55,7 +60,8 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
         }
       }
       await recordRestorePlan(db, restoreId, { ...plan, dryRun: true, checked }, null);
-      if (problems.length) await markRestoreEnded(db, restoreId, 'failed', `dry run found ${problems.length} problem(s): ${problems.join('; ')}`);
+      if (problems.length)
+        await markRestoreEnded(db, restoreId, 'failed', `dry run found ${problems.length} problem(s): ${problems.join('; ')}`);
       else await markRestoreSucceeded(db, restoreId, 0);
       return { dryRun: true, problems: problems.length };
     }
@@ -107,7 +113,12 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
       jobId: jobIds.restoreTable(restoreId, n),
       data: { restoreId, objectKey: o.key },
     }));
-    await enqueueFlow(platform.queues, platform.config, { name: 'restore.finalize', jobId: jobIds.restoreFinalize(restoreId), data: { restoreId } }, children);
+    await enqueueFlow(
+      platform.queues,
+      platform.config,
+      { name: 'restore.finalize', jobId: jobIds.restoreFinalize(restoreId), data: { restoreId } },
+      children,
+    );
 
     const outcome = await watchFlow(platform, 'finalize', jobIds.restoreFinalize(restoreId), {
       signal: ctx.signal,
@@ -146,4 +157,3 @@ function planOf(manifest: Manifest, sel: ReturnType<typeof selectForRestore>): R
     order: ['pre-data', 'data (parallel)', 'post-data', 'sequences', 'row-count check'],
   };
 }
-

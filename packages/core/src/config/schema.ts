@@ -6,9 +6,7 @@ import { z } from 'zod';
  * no defaults.
  */
 
-const sourceName = z
-  .string()
-  .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'source names are lowercase letters, digits, "-" and "_" (max 63)');
+const sourceName = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'source names are lowercase letters, digits, "-" and "_" (max 63)');
 
 const postgresSource = z
   .object({
@@ -78,7 +76,10 @@ export const configSchema = z
       .default({ host: '127.0.0.1', port: 8080 }),
     redis: z
       .object({
-        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+        url: z
+          .string()
+          .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+          .optional(),
         /** BullMQ key prefix; hash-tagged so every queue lives in one Redis Cluster slot. */
         prefix: z
           .string()
@@ -88,7 +89,12 @@ export const configSchema = z
       .strict()
       .default({ prefix: '{bk}' }),
     catalog: z
-      .object({ url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional() })
+      .object({
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+          .optional(),
+      })
       .strict()
       .default({}),
     storage: z
@@ -131,7 +137,10 @@ export const configSchema = z
          * Queues this worker process consumes (default: all). Lets a deployment dedicate
          * processes, e.g. coordinators (which hold PostgreSQL snapshots) apart from exports.
          */
-        queues: z.array(z.enum(['coordinate', 'export', 'restore', 'finalize', 'maintenance'])).min(1).optional(),
+        queues: z
+          .array(z.enum(['coordinate', 'export', 'restore', 'finalize', 'maintenance']))
+          .min(1)
+          .optional(),
         /** Seconds a SIGTERM-ed worker waits for jobs to hand back before exiting. */
         shutdownGraceSeconds: z.number().int().min(1).default(20),
       })

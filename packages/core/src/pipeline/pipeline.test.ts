@@ -74,7 +74,11 @@ describe('encode/decode pipeline', () => {
     const { stored, stats } = await encode(copyText(100), 'none');
     const bad = Buffer.from(stored);
     bad[10] = bad[10] === 65 ? 66 : 65;
-    const dec = decodeFromStorage(Readable.from([bad]), { codec: 'none', expected: { sha256: stats.sha256, bytes: stats.bytes }, label: 'obj' });
+    const dec = decodeFromStorage(Readable.from([bad]), {
+      codec: 'none',
+      expected: { sha256: stats.sha256, bytes: stats.bytes },
+      label: 'obj',
+    });
     await expect(collect(dec.stream)).rejects.toBeInstanceOf(IntegrityError);
   });
 });
