@@ -1,21 +1,12 @@
-import { ConfigError, createLogger, loadConfig } from '@bk/core';
-import { createPlatform } from '@bk/platform';
+import { createLogger } from '@bk/core';
+import { createPlatform, loadConfigOrExit } from '@bk/platform';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.ts';
 
 /** The API process: config, platform, app, listen, and a graceful stop on signals. */
 async function main(): Promise<void> {
   const log = createLogger({ name: 'bk-api' });
-  let config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      log.fatal(e.message);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit(log);
   if (config.auth.apiKeys.length === 0) log.warn('no API keys configured (API_KEYS): every /v1 request will be refused');
   const platform = await createPlatform(config, log);
   const app = await buildApp({ platform });

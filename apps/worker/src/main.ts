@@ -1,21 +1,12 @@
-import { ConfigError, createLogger, loadConfig } from '@bk/core';
-import { createPlatform } from '@bk/platform';
+import { createLogger } from '@bk/core';
+import { createPlatform, loadConfigOrExit } from '@bk/platform';
 import closeWithGrace from 'close-with-grace';
 import { startWorkers } from './runtime.ts';
 
 /** A worker process: any number of them may run against the same Redis, catalog and storage. */
 async function main(): Promise<void> {
   const log = createLogger({ name: 'bk-worker' });
-  let config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      log.fatal(e.message);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit(log);
   const platform = await createPlatform(config, log);
   const runtime = startWorkers(platform);
   closeWithGrace({ delay: (config.workers.shutdownGraceSeconds + 5) * 1000 }, async ({ signal, err }) => {

@@ -75,3 +75,4 @@ export async function createPlatform(config: Readonly<Config>, log: Logger): Pro
 }
 export * from './data-key.ts';
 export * from './manifests.ts';
+export * from './process.ts';
