@@ -33,6 +33,8 @@ export interface BackupRecord {
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** Set when a deletion started; cleanup finishes what it finds so marked. */
+  deletingAt: Date | null;
 }
 
 export interface BackupObjectRecord {
@@ -91,6 +93,7 @@ function toBackup(r: Row): BackupRecord {
     createdAt: r.created_at as Date,
     startedAt: (r.started_at as Date | null) ?? null,
     finishedAt: (r.finished_at as Date | null) ?? null,
+    deletingAt: (r.deleting_at as Date | null) ?? null,
   };
 }
 
@@ -125,13 +128,20 @@ export type NewBackup = Pick<
   BackupRecord,
   'id' | 'source' | 'sourceKind' | 'type' | 'scope' | 'compression' | 'encryption' | 'storagePrefix' | 'requestedBy' | 'scheduleId'
 > &
-  Partial<Pick<BackupRecord, 'baseBackupId' | 'parentBackupId'>>;
+  Partial<Pick<BackupRecord, 'baseBackupId' | 'parentBackupId'>> & {
+    /** Idempotency key of a scheduled run: a second insert with it returns the first backup. */
+    runKey?: string;
+  };
 
 export async function insertBackup(db: Db, b: NewBackup): Promise<BackupRecord> {
+  if (b.runKey) {
+    const { rows } = await db.query('SELECT * FROM backups WHERE run_key = $1', [b.runKey]);
+    if (rows[0]) return toBackup(rows[0] as Row);
+  }
   const { rows } = await db.query(
     `INSERT INTO backups (id, source, source_kind, type, status, scope, compression, encryption, storage_prefix,
-                          requested_by, schedule_id, base_backup_id, parent_backup_id)
-     VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+                          requested_by, schedule_id, base_backup_id, parent_backup_id, run_key)
+     VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
     [
       b.id,
       b.source,
@@ -145,6 +155,7 @@ export async function insertBackup(db: Db, b: NewBackup): Promise<BackupRecord> 
       b.scheduleId,
       b.baseBackupId ?? null,
       b.parentBackupId ?? null,
+      b.runKey ?? null,
     ],
   );
   return toBackup(rows[0] as Row);
@@ -300,5 +311,19 @@ export async function markBackupDeleting(db: Db, id: string): Promise<boolean> {
     `UPDATE backups SET deleting_at = coalesce(deleting_at, now()) WHERE id = $1 AND status NOT IN ('queued', 'running')`,
     [id],
   );
+  return r.rowCount === 1;
+}
+
+/** Every backup of a source (or of all sources), for retention. */
+export async function listBackupsForRetention(db: Db, source?: string): Promise<BackupRecord[]> {
+  const { rows } = await db.query(
+    `SELECT * FROM backups ${source ? 'WHERE source = $1' : ''} ORDER BY source, id DESC`,
+    source ? [source] : [],
+  );
+  return rows.map((r) => toBackup(r as Row));
+}
+
+export async function setBackupPinned(db: Db, id: string, pinned: boolean): Promise<boolean> {
+  const r = await db.query('UPDATE backups SET pinned = $2 WHERE id = $1', [id, pinned]);
   return r.rowCount === 1;
 }

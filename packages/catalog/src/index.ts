@@ -2,3 +2,4 @@ export * from './audit.ts';
 export * from './backups.ts';
 export * from './db.ts';
 export * from './restores.ts';
+export * from './schedules.ts';

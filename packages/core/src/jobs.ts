@@ -41,6 +41,22 @@ export const jobPayloads = {
   'restore.pg-table': z.object({ restoreId: id, objectKey: z.string() }).strict(),
   /** Post-data DDL, sequences, row-count checks, record the outcome. */
   'restore.finalize': z.object({ restoreId: id }).strict(),
+  /** Produced by a job scheduler: starts one scheduled run (a backup or a cleanup). */
+  'schedule.run': z.object({ scheduleId: id }).strict(),
+  /** Periodic: finds schedules that missed a run and notifies once per miss. */
+  'schedule.check': z.object({}).strict(),
+  /** Applies retention and removes leftovers; `source` limits it to one source. */
+  'cleanup.run': z.object({ source: z.string().optional(), requestedBy: z.string().optional() }).strict(),
+  /** Delivers one event to one webhook (retried with backoff; never fails a backup). */
+  'notify.webhook': z
+    .object({
+      target: z.union([
+        z.object({ kind: z.literal('config'), index: z.number().int().min(0) }).strict(),
+        z.object({ kind: z.literal('schedule'), scheduleId: id, index: z.number().int().min(0) }).strict(),
+      ]),
+      event: z.object({ type: z.string(), id: z.string(), at: z.string(), data: z.record(z.string(), z.unknown()) }).strict(),
+    })
+    .strict(),
 } as const;
 
 export type JobName = keyof typeof jobPayloads;
@@ -53,6 +69,10 @@ export const JOB_QUEUE = {
   'restore.coordinate': 'coordinate',
   'restore.pg-table': 'restore',
   'restore.finalize': 'finalize',
+  'schedule.run': 'maintenance',
+  'schedule.check': 'maintenance',
+  'cleanup.run': 'maintenance',
+  'notify.webhook': 'maintenance',
 } as const satisfies Record<JobName, QueueName>;
 
 /**
@@ -66,10 +86,19 @@ export const jobIds = {
   restoreCoordinate: (restoreId: string) => `coord-${restoreId}`,
   restoreTable: (restoreId: string, n: number) => `load-${restoreId}-${n}`,
   restoreFinalize: (restoreId: string) => `fin-${restoreId}`,
+  /** BullMQ job scheduler ids (one per schedule, plus the periodic missed-run check). */
+  scheduler: (scheduleId: string) => `schedule-${scheduleId}`,
+  schedulerCheck: 'schedule-check',
+  /** One cleanup at a time: a second request while one is queued joins it. */
+  cleanup: (source: string | undefined) => `cleanup-${source ?? 'all'}`,
+  webhook: (eventId: string, target: string) => `hook-${eventId}-${target}`,
 } as const;
 
 /** Coordinators must not be retried blindly: a second snapshot would mix states. */
-export const NO_RETRY_JOBS: ReadonlySet<JobName> = new Set(['backup.coordinate', 'restore.coordinate']);
+export const NO_RETRY_JOBS: ReadonlySet<JobName> = new Set(['backup.coordinate', 'restore.coordinate', 'schedule.check']);
+
+/** Webhook deliveries retry longer than other jobs: a receiver may be down for a while. */
+export const WEBHOOK_ATTEMPTS = 8;
 
 export function parsePayload<N extends JobName>(name: N, data: unknown): JobPayload<N> {
   return jobPayloads[name].parse(data) as JobPayload<N>;

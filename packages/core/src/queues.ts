@@ -1,7 +1,7 @@
 import { FlowProducer, type JobsOptions, Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from './config/schema.ts';
-import { JOB_QUEUE, type JobName, type JobPayload, NO_RETRY_JOBS, QUEUES, type QueueName, jobPayloads } from './jobs.ts';
+import { JOB_QUEUE, type JobName, type JobPayload, NO_RETRY_JOBS, QUEUES, type QueueName, WEBHOOK_ATTEMPTS, jobPayloads } from './jobs.ts';
 
 /**
  * Redis connections. Workers and event listeners need `maxRetriesPerRequest: null` (BullMQ
@@ -53,7 +53,7 @@ export function createQueueSet(connection: Redis, prefix: string): QueueSet {
 
 /** Default options for a job by name: retries with capped exponential backoff. */
 export function jobOptions(cfg: Pick<Config, 'workers'>, name: JobName, jobId: string): JobsOptions {
-  const attempts = NO_RETRY_JOBS.has(name) ? 1 : cfg.workers.attempts;
+  const attempts = NO_RETRY_JOBS.has(name) ? 1 : name === 'notify.webhook' ? WEBHOOK_ATTEMPTS : cfg.workers.attempts;
   return {
     jobId,
     attempts,

@@ -76,3 +76,8 @@ export async function createPlatform(config: Readonly<Config>, log: Logger): Pro
 export * from './data-key.ts';
 export * from './manifests.ts';
 export * from './process.ts';
+export * from './backups.ts';
+export * from './notify.ts';
+export * from './outcomes.ts';
+export * from './cleanup.ts';
+export * from './retention.ts';

@@ -2,30 +2,13 @@ import {
   type BackupObjectRecord,
   type BackupRecord,
   audit,
-  deleteBackupRecord,
   getBackup,
-  insertBackup,
   listBackupObjects,
   listBackups,
-  markBackupDeleting,
-  markBackupEnded,
 } from '@bk/catalog';
-import {
-  BadRequestError,
-  ConflictError,
-  NotFoundError,
-  UnavailableError,
-  backupPrefix,
-  enqueue,
-  errorMessage,
-  jobIds,
-  newId,
-  parsePgTableRef,
-  resolveCompression,
-} from '@bk/core';
-import type { Platform } from '@bk/platform';
+import { ConflictError, NotFoundError } from '@bk/core';
+import { type Platform, deleteBackupFully, startBackup } from '@bk/platform';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { z } from 'zod';
 import {
   acceptedSchema,
   backupListSchema,
@@ -45,42 +28,8 @@ export function backupRoutes(platform: Platform): FastifyPluginAsyncZod {
       '/backups',
       { schema: { tags: ['backups'], summary: 'Start a backup', body: createBackupBody, response: { 202: acceptedSchema, ...errors } } },
       async (req, reply) => {
-        const body = req.body;
-        const source = platform.sources.forRequest(body.source);
-        checkScope(source.kind, body);
-        const compression = compressionFor(platform, body.compression);
-        const encrypt = body.encrypt ?? platform.keyring.activeKeyId !== undefined;
-        if (encrypt && platform.keyring.activeKeyId === undefined)
-          throw new BadRequestError('encrypt: true, but no encryption key is configured', 'encryption_unavailable');
-        const id = newId('bk');
-        const encryption = encrypt ? platform.keyring.newWrappedDataKey() : undefined;
-        await insertBackup(platform.db, {
-          id,
-          source: body.source,
-          sourceKind: source.kind,
-          type: body.type,
-          scope: { ...(body.databases ? { databases: body.databases } : {}), ...(body.tables ? { tables: body.tables } : {}) },
-          compression,
-          encryption: encryption ? { keyId: encryption.keyId, wrappedDataKey: encryption.wrappedDataKey } : null,
-          storagePrefix: backupPrefix(body.source, id),
-          requestedBy: req.principal?.actor ?? null,
-          scheduleId: null,
-        });
-        try {
-          await enqueue(platform.queues, platform.config, 'backup.coordinate', { backupId: id }, jobIds.backupCoordinate(id));
-        } catch (e) {
-          await markBackupEnded(platform.db, id, 'failed', `could not enqueue: ${errorMessage(e)}`);
-          throw new UnavailableError('the job queue (Redis) is unavailable; the backup was not started');
-        }
-        await audit(platform.db, {
-          actor: req.principal?.actor ?? 'anonymous',
-          action: 'backup.create',
-          target: id,
-          address: req.ip,
-          outcome: 'ok',
-          details: { source: body.source, type: body.type },
-        });
-        return reply.status(202).send({ id, status: 'queued' });
+        const backup = await startBackup(platform, req.body, { actor: req.principal?.actor ?? 'anonymous', address: req.ip });
+        return reply.status(202).send({ id: backup.id, status: backup.status });
       },
     );
 
@@ -138,58 +87,21 @@ export function backupRoutes(platform: Platform): FastifyPluginAsyncZod {
       async (req) => {
         const b = await getBackup(platform.db, req.params.id);
         if (!b) throw new NotFoundError(`backup ${req.params.id} not found`);
-        if (!(await markBackupDeleting(platform.db, b.id)))
+        if (b.status === 'queued' || b.status === 'running')
           throw new ConflictError(`backup ${b.id} is ${b.status}; cancel it before deleting`, 'backup_active');
-        // Objects first: a crash in between leaves a record marked deleting that cleanup finishes.
-        const keys: string[] = [];
-        for await (const o of platform.store.list(b.storagePrefix)) keys.push(o.key);
-        const manifest = keys.filter((k) => k.endsWith('/manifest.json'));
-        // The manifest goes first so that a half-deleted backup never looks complete.
-        await platform.store.deleteMany(manifest);
-        await platform.store.deleteMany(keys.filter((k) => !manifest.includes(k)));
-        await platform.store.abortIncompleteUploads(b.storagePrefix);
-        await deleteBackupRecord(platform.db, b.id);
+        const objects = await deleteBackupFully(platform, b);
         await audit(platform.db, {
           actor: req.principal?.actor ?? 'anonymous',
           action: 'backup.delete',
           target: b.id,
           address: req.ip,
           outcome: 'ok',
-          details: { objects: keys.length },
+          details: { objects },
         });
-        return { id: b.id, deleted: true, objects: keys.length };
+        return { id: b.id, deleted: true, objects };
       },
     );
   };
-}
-
-function checkScope(kind: 'postgres' | 'tdengine', body: z.infer<typeof createBackupBody>): void {
-  if (kind === 'tdengine') throw new BadRequestError('TDengine backups are not available in this version yet', 'unsupported');
-  if (body.type === 'incremental')
-    throw new BadRequestError(
-      'incremental backups are supported for TDengine sources only; use full, database or table',
-      'unsupported_type',
-    );
-  if (body.type === 'table') {
-    if (!body.tables?.length) throw new BadRequestError('type "table" needs a non-empty tables list', 'missing_tables');
-    for (const t of body.tables) parsePgTableRef(t);
-  } else if (body.tables) {
-    throw new BadRequestError(`tables is only allowed with type "table"`, 'unexpected_field');
-  }
-  if (body.type === 'full' && body.databases)
-    throw new BadRequestError('a full backup covers every database; drop "databases" or use type "database"', 'unexpected_field');
-  if (body.type === 'table' && body.databases)
-    throw new BadRequestError('name tables as database.schema.table instead of passing databases', 'unexpected_field');
-}
-
-function compressionFor(platform: Platform, req: { codec: 'zstd' | 'gzip' | 'none'; level?: number | undefined } | undefined) {
-  const codec = req?.codec ?? platform.config.compression.codec;
-  const level = req ? req.level : platform.config.compression.level;
-  try {
-    return resolveCompression(codec, level);
-  } catch (e) {
-    throw new BadRequestError(`compression: ${errorMessage(e)}`, 'invalid_compression');
-  }
 }
 
 export function backupView(b: BackupRecord) {

@@ -6,10 +6,9 @@ import {
   insertRestore,
   listRestoreTables,
   listRestores,
-  markRestoreEnded,
 } from '@bk/catalog';
 import { BadRequestError, ConflictError, NotFoundError, UnavailableError, enqueue, errorMessage, jobIds, newId } from '@bk/core';
-import { type Platform, loadManifest, selectForRestore } from '@bk/platform';
+import { endRestore, loadManifest, type Platform, selectForRestore } from '@bk/platform';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { acceptedSchema, createRestoreBody, errorSchema, idParam, listRestoresQuery, restoreSchema } from '../schemas.ts';
@@ -87,7 +86,7 @@ export function restoreRoutes(platform: Platform): FastifyPluginAsyncZod {
         try {
           await enqueue(platform.queues, platform.config, 'restore.coordinate', { restoreId: id }, jobIds.restoreCoordinate(id));
         } catch (e) {
-          await markRestoreEnded(platform.db, id, 'failed', `could not enqueue: ${errorMessage(e)}`);
+          await endRestore(platform, id, 'failed', `could not enqueue: ${errorMessage(e)}`);
           throw new UnavailableError('the job queue (Redis) is unavailable; the restore was not started');
         }
         await audit(platform.db, {

@@ -3,7 +3,6 @@ import {
   getBackup,
   insertBackupObjects,
   listBackupObjects,
-  markBackupEnded,
   markBackupRunning,
   markObjectRunning,
   markObjectSucceeded,
@@ -23,7 +22,7 @@ import {
   parsePgTableRef,
   partSuffix,
 } from '@bk/core';
-import { dataKeyOf, pgDatabaseOf, pgUrlForDatabase } from '@bk/platform';
+import { dataKeyOf, endBackup, pgDatabaseOf, pgUrlForDatabase } from '@bk/platform';
 import { SnapshotSession, dumpSchema, listDatabases } from '@bk/postgres';
 import { watchFlow } from './flow.ts';
 import type { Handler } from './types.ts';
@@ -49,7 +48,7 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
   if (backup.snapshots) {
     const msg =
       'the coordinator holding the snapshot stopped before all tables were exported (worker lost); a consistent backup cannot be completed. Start a new backup.';
-    await markBackupEnded(db, backupId, 'failed', msg);
+    await endBackup(platform, backupId, 'failed', msg);
     return { failed: msg };
   }
   await markBackupRunning(db, backupId);
@@ -193,14 +192,14 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
       });
       if (outcome.state !== 'completed') {
         const reason = outcome.reason;
-        await markBackupEnded(db, backupId, 'failed', reason.startsWith('backup is') ? reason : `backup failed: ${reason}`);
+        await endBackup(platform, backupId, 'failed', reason.startsWith('backup is') ? reason : `backup failed: ${reason}`);
       }
       return { outcome: outcome.state };
     } finally {
       await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
     }
   } catch (e) {
-    await markBackupEnded(db, backupId, 'failed', errorMessage(e));
+    await endBackup(platform, backupId, 'failed', errorMessage(e));
     throw e;
   }
 };

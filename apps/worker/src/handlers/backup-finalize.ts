@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
-import { type BackupObjectRecord, type BackupRecord, getBackup, listBackupObjects, markBackupSucceeded } from '@bk/catalog';
+import { type BackupObjectRecord, type BackupRecord, getBackup, listBackupObjects } from '@bk/catalog';
 import { type Manifest, MANIFEST_FORMAT, MANIFEST_VERSION, PermanentJobError, type SequenceState, manifestKey } from '@bk/core';
 import type { Handler } from './types.ts';
+import { succeedBackup } from '@bk/platform';
 
 /**
  * Runs once every export of the backup succeeded: writes the manifest beside the objects
@@ -29,7 +30,7 @@ export const finalizeBackup: Handler<'backup.finalize'> = async (platform, { bac
   const key = manifestKey(backup.source, backupId);
   const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
   await platform.store.put(key, Readable.from([body]), { signal: ctx.signal, contentType: 'application/json' });
-  const ok = await markBackupSucceeded(db, backupId, {
+  const ok = await succeedBackup(platform, backupId, {
     manifestKey: key,
     rows: manifest.totals.rows,
     bytes: manifest.totals.bytes,

@@ -1,6 +1,6 @@
-import { getBackup, markBackupEnded, markObjectFailed, markObjectRunning, markObjectSucceeded } from '@bk/catalog';
+import { getBackup, markObjectFailed, markObjectRunning, markObjectSucceeded } from '@bk/catalog';
 import { PermanentJobError, encodeForStorage, errorMessage } from '@bk/core';
-import { dataKeyOf, pgUrlForDatabase } from '@bk/platform';
+import { dataKeyOf, endBackup, pgUrlForDatabase } from '@bk/platform';
 import { exportTable } from '@bk/postgres';
 import type { Handler } from './types.ts';
 
@@ -47,7 +47,7 @@ export const exportPgTable: Handler<'export.pg-table'> = async (platform, p, ctx
     if (ctx.isFinalAttempt(e) && !ctx.signal.aborted) {
       const msg = `${label}: ${errorMessage(e)}`;
       await markObjectFailed(db, p.backupId, p.objectKey, errorMessage(e));
-      await markBackupEnded(db, p.backupId, 'failed', msg);
+      await endBackup(platform, p.backupId, 'failed', msg);
     }
     throw e;
   }

@@ -1,13 +1,11 @@
 import {
   getRestore,
   insertRestoreTables,
-  markRestoreEnded,
   markRestoreRunning,
-  markRestoreSucceeded,
   recordRestorePlan,
 } from '@bk/catalog';
 import { type FlowChild, type Manifest, PermanentJobError, enqueueFlow, errorMessage, jobIds } from '@bk/core';
-import { loadManifest, openObject, pgUrlForDatabase, restoreRequestOf, selectForRestore } from '@bk/platform';
+import { endRestore, loadManifest, openObject, pgUrlForDatabase, restoreRequestOf, selectForRestore, succeedRestore } from '@bk/platform';
 import { ensureDatabase, restoreSchema, rowCounts } from '@bk/postgres';
 import { watchFlow } from './flow.ts';
 import type { Handler } from './types.ts';
@@ -24,8 +22,8 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
   if (!restore) throw new PermanentJobError(`restore ${restoreId} not found`);
   if (restore.status !== 'queued') {
     if (restore.status === 'running')
-      await markRestoreEnded(
-        db,
+      await endRestore(
+        platform,
         restoreId,
         'failed',
         'the restore coordinator stopped midway (worker lost); nothing was marked done that was not loaded',
@@ -61,8 +59,8 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
       }
       await recordRestorePlan(db, restoreId, { ...plan, dryRun: true, checked }, null);
       if (problems.length)
-        await markRestoreEnded(db, restoreId, 'failed', `dry run found ${problems.length} problem(s): ${problems.join('; ')}`);
-      else await markRestoreSucceeded(db, restoreId, 0);
+        await endRestore(platform, restoreId, 'failed', `dry run found ${problems.length} problem(s): ${problems.join('; ')}`);
+      else await succeedRestore(platform, restoreId, 0);
       return { dryRun: true, problems: problems.length };
     }
 
@@ -127,10 +125,10 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
         return r && r.status !== 'running' ? `restore is ${r.status}` : undefined;
       },
     });
-    if (outcome.state !== 'completed') await markRestoreEnded(db, restoreId, 'failed', outcome.reason);
+    if (outcome.state !== 'completed') await endRestore(platform, restoreId, 'failed', outcome.reason);
     return { outcome: outcome.state };
   } catch (e) {
-    await markRestoreEnded(db, restoreId, 'failed', errorMessage(e));
+    await endRestore(platform, restoreId, 'failed', errorMessage(e));
     throw e;
   }
 };

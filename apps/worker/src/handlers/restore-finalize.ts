@@ -1,6 +1,6 @@
-import { getRestore, listRestoreTables, markRestoreEnded, markRestoreSucceeded } from '@bk/catalog';
+import { getRestore, listRestoreTables } from '@bk/catalog';
 import { PermanentJobError } from '@bk/core';
-import { loadManifest, openObject, pgUrlForDatabase, restoreRequestOf, selectForRestore } from '@bk/platform';
+import { endRestore, loadManifest, openObject, pgUrlForDatabase, restoreRequestOf, selectForRestore, succeedRestore } from '@bk/platform';
 import { dropLedger, restoreSchema, rowCounts, setSequences } from '@bk/postgres';
 import type { Handler } from './types.ts';
 
@@ -52,12 +52,12 @@ export const finalizeRestore: Handler<'restore.finalize'> = async (platform, { r
     await dropLedger(url);
   }
   if (mismatches.length) {
-    await markRestoreEnded(db, restoreId, 'failed', `row counts differ after restore: ${mismatches.join('; ')}`);
+    await endRestore(platform, restoreId, 'failed', `row counts differ after restore: ${mismatches.join('; ')}`);
     throw new PermanentJobError(`row counts differ: ${mismatches.join('; ')}`);
   }
   const tables = await listRestoreTables(db, restoreId);
   const rows = tables.reduce((a, t) => a + (t.rows ?? 0), 0);
-  await markRestoreSucceeded(db, restoreId, rows);
+  await succeedRestore(platform, restoreId, rows);
   ctx.log.info({ restoreId, rows }, 'restore finished');
   return { rows };
 };

@@ -1,6 +1,6 @@
-import { getRestore, markRestoreEnded, setRestoreTableStatus } from '@bk/catalog';
+import { getRestore, setRestoreTableStatus } from '@bk/catalog';
 import { PermanentJobError, errorMessage } from '@bk/core';
-import { loadManifest, openObject, pgUrlForDatabase, restoreRequestOf } from '@bk/platform';
+import { endRestore, loadManifest, openObject, pgUrlForDatabase, restoreRequestOf } from '@bk/platform';
 import { importTable } from '@bk/postgres';
 import type { Handler } from './types.ts';
 
@@ -43,7 +43,7 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, { re
   } catch (e) {
     if (ctx.isFinalAttempt(e) && !ctx.signal.aborted) {
       await setRestoreTableStatus(db, restoreId, objectKey, 'failed', { error: errorMessage(e) });
-      await markRestoreEnded(db, restoreId, 'failed', `${obj.table}: ${errorMessage(e)}`);
+      await endRestore(platform, restoreId, 'failed', `${obj.table}: ${errorMessage(e)}`);
     } else {
       await setRestoreTableStatus(db, restoreId, objectKey, 'pending', { error: errorMessage(e) });
     }

@@ -8,6 +8,21 @@ import { z } from 'zod';
 
 const sourceName = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'source names are lowercase letters, digits, "-" and "_" (max 63)');
 
+/** Retention policy: shared by schedules and sources (for backups taken by hand). */
+export const retentionSchema = z
+  .object({
+    keepLast: z.number().int().min(1).optional(),
+    maxAgeDays: z.number().int().min(1).optional(),
+    maxCount: z.number().int().min(1).optional(),
+    hourly: z.number().int().min(1).optional(),
+    daily: z.number().int().min(1).optional(),
+    weekly: z.number().int().min(1).optional(),
+    monthly: z.number().int().min(1).optional(),
+    yearly: z.number().int().min(1).optional(),
+  })
+  .strict();
+export type Retention = z.infer<typeof retentionSchema>;
+
 const postgresSource = z
   .object({
     kind: z.literal('postgres'),
@@ -18,6 +33,8 @@ const postgresSource = z
     rtoTargetMinutes: z.number().int().positive().optional(),
     /** At most this many export jobs of this source run at once across all workers. */
     maxConcurrentExports: z.number().int().positive().optional(),
+    /** Retention of this source's backups taken by hand (scheduled ones follow their schedule). */
+    retention: retentionSchema.optional(),
   })
   .strict();
 
@@ -28,6 +45,7 @@ const tdengineSource = z
     rpoTargetMinutes: z.number().int().positive().optional(),
     rtoTargetMinutes: z.number().int().positive().optional(),
     maxConcurrentExports: z.number().int().positive().optional(),
+    retention: retentionSchema.optional(),
   })
   .strict();
 
@@ -177,6 +195,24 @@ export const configSchema = z
       })
       .strict()
       .default({ keys: {} }),
+    notifications: z
+      .object({
+        /** Webhooks told about every backup, restore and missed schedule; signed when a secret is set. */
+        webhooks: z
+          .array(z.object({ url: z.string().url(), secret: z.string().min(16).optional() }).strict())
+          .default([]),
+      })
+      .strict()
+      .default({ webhooks: [] }),
+    cleanup: z
+      .object({
+        /** Failed and cancelled backups (and their leftover objects) are removed after this many days. */
+        failedBackupRetentionDays: z.number().int().min(0).default(7),
+        /** Multipart uploads started longer ago than this and never completed are aborted. */
+        abandonedUploadHours: z.number().int().min(1).default(24),
+      })
+      .strict()
+      .default({ failedBackupRetentionDays: 7, abandonedUploadHours: 24 }),
     sources: z.record(sourceName, sourceSchema).default({}),
   })
   .strict();

@@ -1,0 +1,106 @@
+import { type BackupRecord, audit, insertBackup } from '@bk/catalog';
+import {
+  BadRequestError,
+  type Codec,
+  UnavailableError,
+  backupPrefix,
+  enqueue,
+  errorMessage,
+  jobIds,
+  newId,
+  parsePgTableRef,
+  resolveCompression,
+} from '@bk/core';
+import type { Platform } from './index.ts';
+import { endBackup } from './outcomes.ts';
+
+export interface BackupRequest {
+  source: string;
+  type: 'full' | 'database' | 'table' | 'incremental';
+  databases?: string[] | undefined;
+  tables?: string[] | undefined;
+  compression?: { codec: Codec; level?: number | undefined } | undefined;
+  encrypt?: boolean | undefined;
+}
+
+export interface StartBackupContext {
+  actor: string;
+  address?: string | undefined;
+  scheduleId?: string;
+  /** Idempotency key of a scheduled run. */
+  runKey?: string;
+}
+
+/**
+ * Validates a backup request against the configuration, records the backup (`queued`) and
+ * enqueues its coordinator. Shared by `POST /v1/backups` and scheduled runs. Bad requests
+ * throw BadRequestError before anything is recorded; an unreachable Redis marks the record
+ * failed (so nothing stays "queued" forever) and throws UnavailableError.
+ */
+export async function startBackup(platform: Platform, req: BackupRequest, ctx: StartBackupContext): Promise<BackupRecord> {
+  const source = platform.sources.forRequest(req.source);
+  checkScope(source.kind, req);
+  const compression = compressionFor(platform, req.compression);
+  const encrypt = req.encrypt ?? platform.keyring.activeKeyId !== undefined;
+  if (encrypt && platform.keyring.activeKeyId === undefined)
+    throw new BadRequestError('encrypt: true, but no encryption key is configured', 'encryption_unavailable');
+  const id = newId('bk');
+  const encryption = encrypt ? platform.keyring.newWrappedDataKey() : undefined;
+  const backup = await insertBackup(platform.db, {
+    id,
+    source: req.source,
+    sourceKind: source.kind,
+    type: req.type,
+    scope: { ...(req.databases ? { databases: req.databases } : {}), ...(req.tables ? { tables: req.tables } : {}) },
+    compression,
+    encryption: encryption ? { keyId: encryption.keyId, wrappedDataKey: encryption.wrappedDataKey } : null,
+    storagePrefix: backupPrefix(req.source, id),
+    requestedBy: ctx.actor,
+    scheduleId: ctx.scheduleId ?? null,
+    ...(ctx.runKey ? { runKey: ctx.runKey } : {}),
+  });
+  try {
+    await enqueue(platform.queues, platform.config, 'backup.coordinate', { backupId: backup.id }, jobIds.backupCoordinate(backup.id));
+  } catch (e) {
+    await endBackup(platform, backup.id, 'failed', `could not enqueue: ${errorMessage(e)}`);
+    throw new UnavailableError('the job queue (Redis) is unavailable; the backup was not started');
+  }
+  if (backup.id === id) {
+    await audit(platform.db, {
+      actor: ctx.actor,
+      action: 'backup.create',
+      target: id,
+      address: ctx.address ?? null,
+      outcome: 'ok',
+      details: { source: req.source, type: req.type, ...(ctx.scheduleId ? { scheduleId: ctx.scheduleId } : {}) },
+    });
+  }
+  return backup;
+}
+
+/** The scope rules of a backup request; also used to validate schedules when they are saved. */
+export function checkScope(kind: 'postgres' | 'tdengine', req: Pick<BackupRequest, 'type' | 'tables' | 'databases'>): void {
+  if (kind === 'tdengine') throw new BadRequestError('TDengine backups are not available in this version yet', 'unsupported');
+  if (req.type === 'incremental')
+    throw new BadRequestError('incremental backups are supported for TDengine sources only; use full, database or table', 'unsupported_type');
+  if (req.type === 'table') {
+    if (!req.tables?.length) throw new BadRequestError('type "table" needs a non-empty tables list', 'missing_tables');
+    for (const t of req.tables) parsePgTableRef(t);
+  } else if (req.tables) {
+    throw new BadRequestError(`tables is only allowed with type "table"`, 'unexpected_field');
+  }
+  if (req.type === 'full' && req.databases)
+    throw new BadRequestError('a full backup covers every database; drop "databases" or use type "database"', 'unexpected_field');
+  if (req.type === 'table' && req.databases)
+    throw new BadRequestError('name tables as database.schema.table instead of passing databases', 'unexpected_field');
+}
+
+export function compressionFor(platform: Pick<Platform, 'config'>, req: BackupRequest['compression']) {
+  const codec = req?.codec ?? platform.config.compression.codec;
+  const level = req ? req.level : platform.config.compression.level;
+  try {
+    return resolveCompression(codec, level);
+  } catch (e) {
+    throw new BadRequestError(`compression: ${errorMessage(e)}`, 'invalid_compression');
+  }
+}

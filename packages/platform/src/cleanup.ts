@@ -1,0 +1,110 @@
+import { type BackupRecord, audit, deleteBackupRecord, listBackupsForRetention, listSchedules, markBackupDeleting } from '@bk/catalog';
+import { BACKUPS_ROOT, type Retention } from '@bk/core';
+import type { Platform } from './index.ts';
+import { type RetentionDecision, decideRetention } from './retention.ts';
+
+export interface CleanupItem extends RetentionDecision {
+  source: string;
+  type: string;
+  status: string;
+  takenAt: string;
+  bytes: number;
+}
+
+export interface CleanupPlan {
+  items: CleanupItem[];
+  deletions: number;
+  bytesFreed: number;
+}
+
+/** What retention decides for every backup of one source or of all, and why. */
+export async function planCleanup(platform: Platform, opts: { source?: string | undefined; now?: Date } = {}): Promise<CleanupPlan> {
+  const now = opts.now ?? new Date();
+  const backups = await listBackupsForRetention(platform.db, opts.source);
+  const schedules = await listSchedules(platform.db);
+  const items: CleanupItem[] = [];
+  const bySource = new Map<string, BackupRecord[]>();
+  for (const b of backups) bySource.set(b.source, [...(bySource.get(b.source) ?? []), b]);
+  for (const [source, list] of bySource) {
+    const policies = new Map<string | null, Retention | undefined>(
+      schedules.filter((s) => s.source === source).map((s) => [s.id, s.retention]),
+    );
+    policies.set(null, platform.sources.find(source)?.retention);
+    const decisions = decideRetention({
+      backups: list.map((b) => ({
+        id: b.id,
+        source: b.source,
+        status: b.status,
+        takenAt: b.startedAt ?? b.createdAt,
+        pinned: b.pinned,
+        scheduleId: b.scheduleId,
+        baseBackupId: b.baseBackupId,
+        parentBackupId: b.parentBackupId,
+        deletingAt: b.deletingAt,
+      })),
+      policies,
+      now,
+      failedRetentionDays: platform.config.cleanup.failedBackupRetentionDays,
+    });
+    const byId = new Map(list.map((b) => [b.id, b]));
+    for (const d of decisions) {
+      const b = byId.get(d.id) as BackupRecord;
+      items.push({ ...d, source, type: b.type, status: b.status, takenAt: (b.startedAt ?? b.createdAt).toISOString(), bytes: b.bytes });
+    }
+  }
+  const del = items.filter((i) => i.action === 'delete');
+  return { items, deletions: del.length, bytesFreed: del.reduce((a, i) => a + i.bytes, 0) };
+}
+
+/**
+ * Deletes one backup: marks it deleting, deletes its manifest first (so a half-deleted
+ * backup never looks complete), then every other object under its prefix and any upload
+ * left incomplete there, and the catalog record last. A crash in between leaves the record
+ * marked deleting, which the next cleanup finishes. Returns the number of objects deleted.
+ */
+export async function deleteBackupFully(platform: Platform, b: Pick<BackupRecord, 'id' | 'storagePrefix'>): Promise<number> {
+  await markBackupDeleting(platform.db, b.id);
+  const keys: string[] = [];
+  for await (const o of platform.store.list(b.storagePrefix)) keys.push(o.key);
+  const manifest = keys.filter((k) => k.endsWith('/manifest.json'));
+  await platform.store.deleteMany(manifest);
+  await platform.store.deleteMany(keys.filter((k) => !manifest.includes(k)));
+  await platform.store.abortIncompleteUploads(b.storagePrefix);
+  await deleteBackupRecord(platform.db, b.id);
+  return keys.length;
+}
+
+export interface CleanupResult extends CleanupPlan {
+  deleted: string[];
+  objectsDeleted: number;
+  abortedUploads: number;
+  errors: { id: string; error: string }[];
+}
+
+/** Applies the plan: deletes what retention decided, then aborts abandoned uploads. */
+export async function runCleanup(platform: Platform, opts: { source?: string | undefined; actor: string }): Promise<CleanupResult> {
+  const plan = await planCleanup(platform, { source: opts.source });
+  const result: CleanupResult = { ...plan, deleted: [], objectsDeleted: 0, abortedUploads: 0, errors: [] };
+  const backups = new Map((await listBackupsForRetention(platform.db, opts.source)).map((b) => [b.id, b]));
+  for (const item of plan.items) {
+    if (item.action !== 'delete') continue;
+    const b = backups.get(item.id);
+    if (!b) continue;
+    try {
+      result.objectsDeleted += await deleteBackupFully(platform, b);
+      result.deleted.push(b.id);
+      await audit(platform.db, {
+        actor: opts.actor,
+        action: 'backup.delete',
+        target: b.id,
+        outcome: 'ok',
+        details: { by: 'cleanup', reasons: item.reasons },
+      });
+    } catch (e) {
+      result.errors.push({ id: b.id, error: (e as Error).message });
+    }
+  }
+  const olderThan = new Date(Date.now() - platform.config.cleanup.abandonedUploadHours * 3_600_000);
+  result.abortedUploads = await platform.store.abortIncompleteUploads(BACKUPS_ROOT, olderThan);
+  return result;
+}

@@ -1,0 +1,51 @@
+import { audit, getBackup, getRestore, markBackupEnded, markBackupSucceeded, markRestoreEnded, markRestoreSucceeded } from '@bk/catalog';
+import type { Platform } from './index.ts';
+import { emitEvent } from './notify.ts';
+
+/**
+ * The one place a backup or restore reaches its final state: the catalog transition, the
+ * audit entry and the notification happen together, and only for the call that actually
+ * made the transition (a second "failed" for the same backup records nothing).
+ */
+export async function endBackup(platform: Platform, id: string, status: 'failed' | 'cancelled', error: string): Promise<boolean> {
+  if (!(await markBackupEnded(platform.db, id, status, error))) return false;
+  const b = await getBackup(platform.db, id);
+  await audit(platform.db, { actor: 'system', action: `backup.${status}`, target: id, outcome: status, details: { error } });
+  await emitEvent(platform, `backup.${status}`, id, { backupId: id, source: b?.source, type: b?.type, error }, b?.scheduleId);
+  return true;
+}
+
+export async function succeedBackup(
+  platform: Platform,
+  id: string,
+  v: { manifestKey: string; rows: number; bytes: number; rawBytes: number },
+): Promise<boolean> {
+  if (!(await markBackupSucceeded(platform.db, id, v))) return false;
+  const b = await getBackup(platform.db, id);
+  await audit(platform.db, { actor: 'system', action: 'backup.succeeded', target: id, outcome: 'succeeded', details: { rows: v.rows, bytes: v.bytes } });
+  await emitEvent(
+    platform,
+    'backup.succeeded',
+    id,
+    { backupId: id, source: b?.source, type: b?.type, rows: v.rows, bytes: v.bytes, manifestKey: v.manifestKey },
+    b?.scheduleId,
+  );
+  return true;
+}
+
+export async function endRestore(platform: Platform, id: string, status: 'failed' | 'cancelled', error: string): Promise<boolean> {
+  if (!(await markRestoreEnded(platform.db, id, status, error))) return false;
+  const r = await getRestore(platform.db, id);
+  await audit(platform.db, { actor: 'system', action: `restore.${status}`, target: id, outcome: status, details: { error } });
+  await emitEvent(platform, `restore.${status}`, id, { restoreId: id, backupId: r?.backupId, error });
+  return true;
+}
+
+export async function succeedRestore(platform: Platform, id: string, rows: number): Promise<boolean> {
+  if (!(await markRestoreSucceeded(platform.db, id, rows))) return false;
+  const r = await getRestore(platform.db, id);
+  const durationMs = r?.startedAt && r.finishedAt ? r.finishedAt.getTime() - r.startedAt.getTime() : null;
+  await audit(platform.db, { actor: 'system', action: 'restore.succeeded', target: id, outcome: 'succeeded', details: { rows, durationMs } });
+  await emitEvent(platform, 'restore.succeeded', id, { restoreId: id, backupId: r?.backupId, rows, durationMs, dryRun: r?.dryRun });
+  return true;
+}
