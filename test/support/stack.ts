@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type App, buildApp } from '@bk/api';
 import { type Config, createLogger, loadConfig } from '@bk/core';
-import { type Platform, createPlatform } from '@bk/platform';
+import { type Platform, createPlatform, startScheduleSync } from '@bk/platform';
 import { testServices } from '@bk/test-utils';
 import { type WorkerRuntime, startWorkers } from '@bk/worker';
 import { stringify } from 'yaml';
@@ -20,6 +20,8 @@ export interface StackOptions {
   /** Start in-process workers (default true). */
   workers?: boolean;
   env?: Record<string, string>;
+  /** Run the schedule sync as the API process does (default false). */
+  scheduler?: boolean;
   /** Receives every log line (JSON) of the API and the in-process workers. */
   logLines?: string[];
 }
@@ -92,6 +94,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const runtime = opts.workers === false ? undefined : startWorkers(platform);
   const app = await buildApp({ platform });
   await app.ready();
+  const sync = opts.scheduler ? await startScheduleSync(platform) : undefined;
   return {
     app,
     platform,
@@ -102,6 +105,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     yaml,
     auth: { authorization: `Bearer ${apiKey}` },
     async close() {
+      sync?.stop();
       await app.close();
       await runtime?.close();
       for (const q of Object.values(platform.queues.queues)) await q.obliterate({ force: true }).catch(() => undefined);

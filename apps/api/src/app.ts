@@ -11,7 +11,9 @@ import { type Authenticator, createAuthenticator, requireApiKey, requireBrowserA
 import { registerErrorHandling } from './plugins/errors.ts';
 import { backupRoutes } from './routes/backups.ts';
 import { healthRoutes } from './routes/health.ts';
+import { operationRoutes } from './routes/operations.ts';
 import { restoreRoutes } from './routes/restores.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
 import { sourceRoutes } from './routes/sources.ts';
 
 export interface AppDeps {
@@ -66,6 +68,8 @@ export async function buildApp(deps: AppDeps) {
       await v1.register(backupRoutes(platform));
       await v1.register(restoreRoutes(platform));
       await v1.register(sourceRoutes(platform));
+      await v1.register(scheduleRoutes(platform));
+      await v1.register(operationRoutes(platform));
     },
     { prefix: '/v1' },
   );

@@ -1,5 +1,5 @@
 import { createLogger } from '@bk/core';
-import { createPlatform, loadConfigOrExit } from '@bk/platform';
+import { createPlatform, loadConfigOrExit, startScheduleSync } from '@bk/platform';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.ts';
 
@@ -10,8 +10,11 @@ async function main(): Promise<void> {
   if (config.auth.apiKeys.length === 0) log.warn('no API keys configured (API_KEYS): every /v1 request will be refused');
   const platform = await createPlatform(config, log);
   const app = await buildApp({ platform });
+  // The catalog's schedules are the truth; the job schedulers in Redis follow them.
+  const sync = await startScheduleSync(platform);
   closeWithGrace({ delay: 10_000 }, async ({ err }) => {
     if (err) log.error({ err }, 'stopping after error');
+    sync.stop();
     await app.close();
     await platform.close();
   });

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { buildApp } from '@bk/api';
 import { ConfigError, createLogger, loadConfig, redactUrl } from '@bk/core';
 import { type PostgresService, type RedisService, findExecutable, startPostgres, startRedis } from '@bk/local-services';
-import { createPlatform } from '@bk/platform';
+import { createPlatform, startScheduleSync } from '@bk/platform';
 import { startWorkers } from '@bk/worker';
 import closeWithGrace from 'close-with-grace';
 import { parse, stringify } from 'yaml';
@@ -65,9 +65,11 @@ async function main(): Promise<void> {
     const platform = await createPlatform(config, log);
     const runtime = startWorkers(platform);
     const app = await buildApp({ platform });
+    const sync = await startScheduleSync(platform);
     closeWithGrace({ delay: (config.workers.shutdownGraceSeconds + 10) * 1000 }, async ({ signal, err }) => {
       if (err) log.error({ err }, 'stopping after error');
       else log.info({ signal }, 'stopping');
+      sync.stop();
       await app.close();
       await runtime.close();
       await platform.close();

@@ -3,3 +3,4 @@ export * from './backups.ts';
 export * from './db.ts';
 export * from './restores.ts';
 export * from './schedules.ts';
+export * from './reports.ts';

@@ -81,3 +81,4 @@ export * from './notify.ts';
 export * from './outcomes.ts';
 export * from './cleanup.ts';
 export * from './retention.ts';
+export * from './schedules.ts';

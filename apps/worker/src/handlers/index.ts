@@ -5,6 +5,10 @@ import { exportPgTable } from './export-pg-table.ts';
 import { coordinateRestore } from './restore-coordinate.ts';
 import { finalizeRestore } from './restore-finalize.ts';
 import { restorePgTable } from './restore-pg-table.ts';
+import { cleanupRun } from './cleanup-run.ts';
+import { notifyWebhook } from './notify-webhook.ts';
+import { checkSchedules } from './schedule-check.ts';
+import { runSchedule } from './schedule-run.ts';
 import type { Handler } from './types.ts';
 
 /** Every job name has exactly one handler; the type check fails when one is missing. */
@@ -15,4 +19,8 @@ export const handlers = {
   'restore.coordinate': coordinateRestore,
   'restore.pg-table': restorePgTable,
   'restore.finalize': finalizeRestore,
+  'schedule.run': runSchedule,
+  'schedule.check': checkSchedules,
+  'cleanup.run': cleanupRun,
+  'notify.webhook': notifyWebhook,
 } satisfies { [N in JobName]: Handler<N> };

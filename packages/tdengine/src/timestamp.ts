@@ -1,0 +1,132 @@
+/**
+ * Timestamps: REST sends RFC 3339 text (`2022-06-29T05:50:55.401123456Z`, or `+08:00` with
+ * `tz`); TDengine reads integer literals as epochs in the database precision. Conversions
+ * here are exact at any precision: the epoch is composed as digits, never through a float.
+ */
+
+import type { Precision } from './types.ts';
+
+const DIGITS: Readonly<Record<Precision, number>> = { ms: 3, us: 6, ns: 9 };
+const UNITS: Readonly<Record<Precision, number>> = { ms: 1e3, us: 1e6, ns: 1e9 };
+const ZEROS = '000000000';
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+export function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/** The inverse: [year, month, day] of a day number. */
+export function civilFromDays(z0: number): [number, number, number] {
+  const z = z0 + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const y = yoe + era * 400;
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp + (mp < 10 ? 3 : -9);
+  return [m <= 2 ? y + 1 : y, m, d];
+}
+
+const RFC3339 = /^(-?\d{4,})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|z|[+-]\d{2}:?\d{2})$/;
+
+/** Integer epoch digits from whole seconds and a fraction already scaled to the precision. */
+function composeEpoch(sec: number, frac: number, width: number): string {
+  if (sec >= 0) {
+    if (sec === 0) return String(frac);
+    const f = String(frac);
+    return String(sec) + ZEROS.slice(0, width - f.length) + f;
+  }
+  if (frac === 0) return `${String(sec)}${ZEROS.slice(0, width)}`;
+  // sec < 0 and 0 < frac: value = -((-sec - 1) * unit + (unit - frac))
+  const unit = 10 ** width;
+  const hi = -sec - 1;
+  const lo = unit - frac;
+  if (hi === 0) return `-${String(lo)}`;
+  const f = String(lo);
+  return `-${String(hi)}${ZEROS.slice(0, width - f.length)}${f}`;
+}
+
+/**
+ * A converter of RFC 3339 timestamps to integer epochs (digits) in `precision`. Any number
+ * of fraction digits is accepted (older taosAdapters trimmed trailing zeros); digits beyond
+ * the precision must be zeros, or the value could not be represented and the call throws.
+ * The date-and-seconds prefix is cached, so consecutive rows cost a slice and a compare.
+ */
+export function rfc3339ToEpochConverter(precision: Precision): (text: string) => string {
+  const width = DIGITS[precision];
+  let lastPrefix = '';
+  let lastSec = 0;
+  return (text: string): string => {
+    // fast path: `YYYY-MM-DDTHH:MM:SS.<width digits>Z`, the fixed-width form in UTC
+    if (text.length === 21 + width && text.charCodeAt(19) === 0x2e && text.charCodeAt(20 + width) === 0x5a) {
+      const prefix = text.slice(0, 19);
+      const fracText = text.slice(20, 20 + width);
+      if (prefix === lastPrefix && /^\d+$/.test(fracText)) return composeEpoch(lastSec, Number(fracText), width);
+    }
+    const m = RFC3339.exec(text);
+    if (!m) throw new RangeError(`not an RFC 3339 timestamp: ${JSON.stringify(text.slice(0, 64))}`);
+    const y = Number(m[1]);
+    const mo = Number(m[2]);
+    const d = Number(m[3]);
+    const h = Number(m[4]);
+    const mi = Number(m[5]);
+    const se = Number(m[6]);
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
+      throw new RangeError(`not a valid timestamp: ${JSON.stringify(text.slice(0, 64))}`);
+    }
+    let fracText = m[7] ?? '';
+    if (fracText.length > width) {
+      if (!/^0*$/.test(fracText.slice(width))) {
+        throw new RangeError(`timestamp ${text} has more precision than the database's ${precision}`);
+      }
+      fracText = fracText.slice(0, width);
+    }
+    const frac = Number(fracText.padEnd(width, '0'));
+    const zone = m[8]!;
+    let offsetSec = 0;
+    if (zone !== 'Z' && zone !== 'z') {
+      const sign = zone.startsWith('-') ? -1 : 1;
+      const digits = zone.slice(1).replace(':', '');
+      offsetSec = sign * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2, 4)) * 60);
+    }
+    const sec = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offsetSec;
+    if (zone === 'Z' && text.length === 21 + width && text.charCodeAt(19) === 0x2e) {
+      lastPrefix = text.slice(0, 19);
+      lastSec = sec;
+    }
+    return composeEpoch(sec, frac, width);
+  };
+}
+
+/** One-off conversion; use {@link rfc3339ToEpochConverter} for many values. */
+export function rfc3339ToEpoch(text: string, precision: Precision): string {
+  return rfc3339ToEpochConverter(precision)(text);
+}
+
+/** RFC 3339 in UTC with the precision's fixed width, from integer epoch digits (for messages and tests). */
+export function epochToRfc3339(epoch: string | bigint, precision: Precision): string {
+  const v = BigInt(epoch);
+  const unit = BigInt(UNITS[precision]);
+  let sec = v / unit;
+  let frac = v % unit;
+  if (frac < 0n) {
+    frac += unit;
+    sec -= 1n;
+  }
+  const s = Number(sec);
+  const days = Math.floor(s / 86400);
+  const sod = s - days * 86400;
+  const [y, m, d] = civilFromDays(days);
+  const p2 = (x: number): string => String(x).padStart(2, '0');
+  const ys = y >= 0 && y < 10000 ? String(y).padStart(4, '0') : String(y);
+  return `${ys}-${p2(m)}-${p2(d)}T${p2(Math.floor(sod / 3600))}:${p2(Math.floor((sod % 3600) / 60))}:${p2(sod % 60)}.${frac
+    .toString()
+    .padStart(DIGITS[precision], '0')}Z`;
+}

@@ -1,0 +1,195 @@
+/**
+ * Value conversions, per column type:
+ *
+ * - REST value → canonical value ({@link toCanonical}) and → td-jsonl JSON text
+ *   ({@link tdJsonEncoder}), used by exports and discovery;
+ * - canonical value → SQL literal ({@link sqlLiteralEncoder}), used by restores.
+ *
+ * The td-jsonl encoding is specified in README.md. Everything is exact: integers stay digit
+ * strings, timestamps become integer epochs composed as digits, floats keep the server's
+ * shortest text, binary stays hex.
+ */
+
+import { TdInvalidInputError } from './errors.ts';
+import { quoteString } from './quote.ts';
+import { rfc3339ToEpochConverter } from './timestamp.ts';
+import type { Precision, RawValue, TdType, TdValue } from './types.ts';
+import { wkbHexToWkt } from './wkb.ts';
+
+const INTEGER = /^-?\d+$/;
+const UNSIGNED = /^\d+$/;
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+const DECIMAL = /^-?\d+(?:\.\d+)?$/;
+const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+
+function wrongValue(type: TdType, v: unknown, what: string): TdInvalidInputError {
+  const shown = typeof v === 'string' ? JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}...` : v) : String(v);
+  return new TdInvalidInputError(`${type.name} ${what}: got ${shown}`);
+}
+
+function expectString(type: TdType, v: RawValue, what: string): string {
+  if (typeof v !== 'string') throw wrongValue(type, v, what);
+  return v;
+}
+
+/** Converts REST values of one column type to canonical values (timestamps to epochs). */
+export type CanonicalConverter = (v: RawValue) => TdValue;
+
+export function toCanonical(type: TdType, precision: Precision): CanonicalConverter {
+  if (type.name === 'TIMESTAMP') {
+    const conv = rfc3339ToEpochConverter(precision);
+    return (v) => {
+      if (v === null) return null;
+      // some statements (system tables, COUNT of timestamps) may already give integers
+      if (typeof v === 'string' && INTEGER.test(v)) return v;
+      try {
+        return conv(expectString(type, v, 'expects an RFC 3339 string'));
+      } catch (err) {
+        if (err instanceof TdInvalidInputError) throw err;
+        throw new TdInvalidInputError((err as Error).message);
+      }
+    };
+  }
+  return (v) => v;
+}
+
+/** Encodes REST values of one column type as td-jsonl JSON text. */
+export type TdJsonEncoder = (v: RawValue) => string;
+
+export function tdJsonEncoder(type: TdType, precision: Precision): TdJsonEncoder {
+  switch (type.name) {
+    case 'TIMESTAMP': {
+      const conv = toCanonical(type, precision);
+      return (v) => (v === null ? 'null' : (conv(v) as string));
+    }
+    case 'BOOL':
+      return (v) => {
+        if (v === null) return 'null';
+        if (typeof v !== 'boolean') throw wrongValue(type, v, 'expects true or false');
+        return v ? 'true' : 'false';
+      };
+    case 'TINYINT':
+    case 'SMALLINT':
+    case 'INT':
+    case 'BIGINT':
+    case 'TINYINT UNSIGNED':
+    case 'SMALLINT UNSIGNED':
+    case 'INT UNSIGNED':
+    case 'BIGINT UNSIGNED':
+      // the scanner kept the number's exact text; it is valid JSON as it is
+      return (v) => {
+        if (v === null) return 'null';
+        if (typeof v !== 'string' || !INTEGER.test(v)) throw wrongValue(type, v, 'expects an integer');
+        return v;
+      };
+    case 'FLOAT':
+    case 'DOUBLE':
+      // the server's shortest round-trip text, verbatim; NaN / ±Inf arrive as null
+      return (v) => {
+        if (v === null) return 'null';
+        if (typeof v !== 'string') throw wrongValue(type, v, 'expects a number');
+        return v;
+      };
+    case 'VARCHAR':
+    case 'NCHAR':
+    case 'VARBINARY':
+    case 'GEOMETRY':
+    case 'BLOB':
+    case 'DECIMAL':
+    case 'JSON':
+      // JSON: the tag's raw JSON text becomes a JSON string
+      return (v) => {
+        if (v === null) return 'null';
+        return JSON.stringify(expectString(type, v, 'expects a string'));
+      };
+  }
+}
+
+/** Encodes canonical values of one column type as SQL literals. */
+export type SqlLiteralEncoder = (v: TdValue) => string;
+
+/**
+ * Shortest text of a float32 value read as a double: TDengine reads FLOAT literals with
+ * strtod and refuses values above FLT_MAX as a double, so `3.4028235e+38` (the shortest
+ * float32 text of FLT_MAX) would be refused; `3.4028234663852886e+38` is the same float32,
+ * exactly. Always has a `.` or an exponent, so it reads as a float literal.
+ */
+function floatLiteral(text: string, single: boolean, type: TdType): string {
+  if (!NUMBER.test(text)) throw wrongValue(type, text, 'expects a number');
+  const v = single ? Math.fround(Number(text)) : Number(text);
+  if (!Number.isFinite(v)) throw wrongValue(type, text, 'is out of range');
+  if (v === 0) return Object.is(v, -0) ? '-0.0' : '0.0';
+  const s = single ? String(v) : text;
+  return /[.eE]/.test(s) ? s : `${s}.0`;
+}
+
+export function sqlLiteralEncoder(type: TdType): SqlLiteralEncoder {
+  switch (type.name) {
+    case 'TIMESTAMP':
+      return (v) => {
+        if (v === null) return 'NULL';
+        if (typeof v !== 'string' || !INTEGER.test(v)) throw wrongValue(type, v, 'expects an integer epoch');
+        return v;
+      };
+    case 'BOOL':
+      return (v) => {
+        if (v === null) return 'NULL';
+        if (typeof v !== 'boolean') throw wrongValue(type, v, 'expects true or false');
+        return v ? 'true' : 'false';
+      };
+    case 'TINYINT':
+    case 'SMALLINT':
+    case 'INT':
+    case 'BIGINT':
+      return (v) => {
+        if (v === null) return 'NULL';
+        if (typeof v !== 'string' || !INTEGER.test(v)) throw wrongValue(type, v, 'expects an integer');
+        return v;
+      };
+    case 'TINYINT UNSIGNED':
+    case 'SMALLINT UNSIGNED':
+    case 'INT UNSIGNED':
+    case 'BIGINT UNSIGNED':
+      return (v) => {
+        if (v === null) return 'NULL';
+        if (typeof v !== 'string' || !UNSIGNED.test(v)) throw wrongValue(type, v, 'expects an unsigned integer');
+        return v;
+      };
+    case 'FLOAT':
+    case 'DOUBLE': {
+      const single = type.name === 'FLOAT';
+      return (v) => {
+        if (v === null) return 'NULL';
+        if (typeof v !== 'string') throw wrongValue(type, v, 'expects a number');
+        return floatLiteral(v, single, type);
+      };
+    }
+    case 'DECIMAL':
+      return (v) => {
+        if (v === null) return 'NULL';
+        if (typeof v !== 'string' || !DECIMAL.test(v)) throw wrongValue(type, v, 'expects a decimal string');
+        return v;
+      };
+    case 'VARCHAR':
+    case 'NCHAR':
+    case 'JSON':
+      return (v) => {
+        if (v === null) return 'NULL';
+        if (typeof v !== 'string') throw wrongValue(type, v, 'expects a string');
+        return quoteString(v);
+      };
+    case 'VARBINARY':
+    case 'BLOB':
+      return (v) => {
+        if (v === null) return 'NULL';
+        if (typeof v !== 'string' || !HEX.test(v)) throw wrongValue(type, v, 'expects a hex string');
+        return `'\\x${v}'`;
+      };
+    case 'GEOMETRY':
+      return (v) => {
+        if (v === null) return 'NULL';
+        if (typeof v !== 'string') throw wrongValue(type, v, 'expects WKB hex');
+        return quoteString(wkbHexToWkt(v));
+      };
+  }
+}
