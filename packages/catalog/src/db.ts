@@ -32,8 +32,9 @@ export function createDb(url: string, max = 10): Db {
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
 /**
- * Applies pending migrations. node-pg-migrate takes an advisory lock, so several API and
- * worker processes starting at once apply each migration exactly once.
+ * Applies pending migrations. node-pg-migrate takes an advisory lock and the others wait
+ * for it, so several API and worker processes starting at once apply each migration
+ * exactly once and all start.
  */
 export async function migrate(url: string): Promise<string[]> {
   const ran = await runner({
@@ -42,6 +43,8 @@ export async function migrate(url: string): Promise<string[]> {
     direction: 'up',
     migrationsTable: 'bk_migrations',
     singleTransaction: true,
+    // Processes starting together wait their turn instead of failing.
+    advisoryLockMode: 'wait',
     log: () => {},
     verbose: false,
   });
