@@ -178,6 +178,8 @@ describe('schedules, webhooks and recovery objectives', () => {
     const view = ((await api('GET', '/v1/schedules')).json().items as ScheduleView[]).find((s) => s.id === id);
     expect(view?.missedRunAt).not.toBeNull();
     expect(view?.problem).toMatch(/missed the run due at/);
+    const src = ((await api('GET', '/v1/sources')).json().items as { name: string; health: { schedulesNeedingAttention: { name: string }[] } }[])[0];
+    expect(src?.health.schedulesNeedingAttention.map((x) => x.name)).toEqual(['minutely']);
     for (const n of [1, 2]) await enqueue(stack.platform.queues, stack.config, 'schedule.check', {}, `check-now-${n}-${Date.now()}`);
     const until = Date.now() + 30_000;
     while (Date.now() < until && !receiver.received.some((h) => h.event.type === 'schedule.missed')) await sleep(200);

@@ -1,5 +1,6 @@
 import { NotFoundError, displayName, errorMessage } from '@bk/core';
-import type { Platform } from '@bk/platform';
+import { lastRunsBySchedule, listSchedules, recoveryFigures } from '@bk/catalog';
+import { type Platform, scheduleHealth } from '@bk/platform';
 import { discover, listDatabases } from '@bk/postgres';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -13,6 +14,13 @@ const sourceSummary = z.object({
   reachable: z.boolean(),
   error: z.string().optional(),
   databases: z.array(z.string()).optional(),
+  health: z
+    .object({
+      lastSuccessAt: z.string().nullable(),
+      /** Schedules of this source that missed a run, or whose last run failed. */
+      schedulesNeedingAttention: z.array(z.object({ id: z.string(), name: z.string(), problem: z.string() })),
+    })
+    .optional(),
 });
 
 const tableInfo = z.object({
@@ -57,6 +65,21 @@ export function sourceRoutes(platform: Platform): FastifyPluginAsyncZod {
         },
       },
       async () => {
+        const [schedules, lastRuns, recovery] = await Promise.all([
+          listSchedules(platform.db),
+          lastRunsBySchedule(platform.db),
+          recoveryFigures(platform.db, platform.sources.names(), 0),
+        ]);
+        const healthOf = (name: string) => ({
+          lastSuccessAt: recovery.find((r) => r.source === name)?.lastSuccessAt?.toISOString() ?? null,
+          schedulesNeedingAttention: schedules
+            .filter((s) => s.source === name)
+            .flatMap((s) => {
+              const last = lastRuns.get(s.id);
+              const problem = scheduleHealth(s).problem ?? (last?.status === 'failed' ? `the last run (${last.id}) failed` : null);
+              return problem ? [{ id: s.id, name: s.name, problem }] : [];
+            }),
+        });
         const items = await Promise.all(
           platform.sources.names().map(async (name) => {
             const s = platform.sources.forRequest(name);
