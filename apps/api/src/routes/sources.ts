@@ -83,7 +83,7 @@ export function sourceRoutes(platform: Platform): FastifyPluginAsyncZod {
         const items = await Promise.all(
           platform.sources.names().map(async (name) => {
             const s = platform.sources.forRequest(name);
-            const base = { name, kind: s.kind, target: targetOf(s.url) };
+            const base = { name, kind: s.kind, target: targetOf(s.url), health: healthOf(name) };
             if (s.kind !== 'postgres')
               return { ...base, reachable: false, error: 'TDengine discovery is not available in this version yet' };
             try {
