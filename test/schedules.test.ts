@@ -221,12 +221,18 @@ describe('schedules, webhooks and recovery objectives', () => {
     const sched = await api('POST', '/v1/schedules', { name: 'keep one', source: 'pg-main', type: 'database', cron: '0 3 * * *', timezone: 'UTC', retention: { keepLast: 1 }, enabled: false });
     const sid = sched.json().id as string;
     const runs: string[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 4; i++) {
       const r = await api('POST', `/v1/schedules/${sid}/run`);
       expect(r.statusCode).toBe(202);
       runs.push((await waitFor<{ id: string; status: string }>(stack, `/v1/backups/${r.json().id}`, isFinal)).id);
     }
+    // The oldest one is pinned: no rule deletes it.
+    const pin = await api('POST', `/v1/backups/${runs[0]}/pin`);
+    expect(pin.json()).toEqual({ id: runs[0], pinned: true });
+    runs.shift();
+    const pinnedId = pin.json().id as string;
     const dry = await api('POST', '/v1/cleanup', { dryRun: true, source: 'pg-main' });
+    expect((dry.json().items as { id: string; reasons: string[] }[]).find((i) => i.id === pinnedId)?.reasons).toContain('pinned');
     expect(dry.statusCode).toBe(200);
     const del = (dry.json().items as { id: string; action: string; reasons: string[] }[]).filter((i) => i.action === 'delete');
     expect(del.map((d) => d.id).sort()).toEqual(expect.arrayContaining([runs[0], runs[1]]));
@@ -259,6 +265,7 @@ describe('schedules, webhooks and recovery objectives', () => {
     // The kept ones are still complete.
     expect((await api('GET', `/v1/backups/${runs[2]}`)).json().status).toBe('succeeded');
     expect((await api('GET', `/v1/backups/${manual.id}`)).json().status).toBe('succeeded');
+    expect((await api('GET', `/v1/backups/${pinnedId}`)).json()).toMatchObject({ status: 'succeeded', pinned: true });
     const audit = await stack.platform.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'backup.delete' AND details->>'by' = 'cleanup'`);
     expect(audit.rows[0].n).toBeGreaterThanOrEqual(2);
   });

@@ -62,6 +62,7 @@ export const backupSchema = z.object({
   rawBytes: z.number(),
   error: z.string().optional(),
   manifestKey: z.string().nullable(),
+  pinned: z.boolean(),
   tables: z.array(tableSummary),
   verification: z.record(z.string(), z.unknown()).optional(),
 });

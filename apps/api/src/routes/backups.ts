@@ -5,10 +5,12 @@ import {
   getBackup,
   listBackupObjects,
   listBackups,
+  setBackupPinned,
 } from '@bk/catalog';
 import { ConflictError, NotFoundError } from '@bk/core';
 import { type Platform, deleteBackupFully, startBackup } from '@bk/platform';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import {
   acceptedSchema,
   backupListSchema,
@@ -74,6 +76,27 @@ export function backupRoutes(platform: Platform): FastifyPluginAsyncZod {
       },
     );
 
+    for (const [method, pinned] of [
+      ['POST', true],
+      ['DELETE', false],
+    ] as const) {
+      app.route({
+        method,
+        url: '/backups/:id/pin',
+        schema: {
+          tags: ['backups'],
+          summary: pinned ? 'Pin a backup: retention never deletes it' : 'Unpin a backup',
+          params: idParam,
+          response: { 200: z.object({ id: z.string(), pinned: z.boolean() }), ...errors },
+        },
+        handler: async (req) => {
+          if (!(await setBackupPinned(platform.db, req.params.id, pinned))) throw new NotFoundError(`backup ${req.params.id} not found`);
+          await audit(platform.db, { actor: req.principal?.actor ?? 'anonymous', action: pinned ? 'backup.pin' : 'backup.unpin', target: req.params.id, address: req.ip, outcome: 'ok' });
+          return { id: req.params.id, pinned };
+        },
+      });
+    }
+
     app.delete(
       '/backups/:id',
       {
@@ -121,6 +144,7 @@ export function backupView(b: BackupRecord) {
     rawBytes: b.rawBytes,
     ...(b.error ? { error: b.error } : {}),
     manifestKey: b.manifestKey,
+    pinned: b.pinned,
     ...(b.verification ? { verification: b.verification } : {}),
   };
 }
