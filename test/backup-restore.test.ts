@@ -1,4 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { decodeFromStorage, parseManifest } from '@bk/core';
 import { compareDatabases } from '@bk/postgres';
@@ -240,6 +244,64 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
     for await (const o of stack.platform.store.list(`backups/pg-main/${id}/`)) left.push(o.key);
     expect(left).toEqual([]);
     expect((await stack.app.inject({ method: 'GET', url: `/v1/backups/${id}`, headers: stack.auth })).statusCode).toBe(404);
+  });
+
+  it('verifies a backup, and finds a deleted object: restores then refuse it unless forced', async () => {
+    const good = await post(`/v1/backups/${backup.id}/verify`, {});
+    expect(good.status).toBe('queued');
+    const verified = await waitFor<{ verification?: { status: string; objects: number } }>(
+      stack,
+      `/v1/backups/${backup.id}`,
+      (b) => b.verification?.status === 'verified' || b.verification?.status === 'corrupted',
+    );
+    expect(verified.verification).toMatchObject({ status: 'verified', objects: backup.tables.reduce((a, t) => a + t.objects.length, 0) + 2 });
+
+    const { id } = await post('/v1/backups', { source: 'pg-main', type: 'table', tables: ['public.empty_table', 'public.order_lines'] });
+    const small = await waitFor<BackupView>(stack, `/v1/backups/${id}`, isFinal);
+    expect(small.status, small.error).toBe('succeeded');
+    const manifest = parseManifest(await readText(stack, small.manifestKey as string), 'test');
+    const lost = manifest.objects.find((o) => o.table === 'public.order_lines')?.key as string;
+    await stack.platform.store.deleteMany([lost]);
+    await post(`/v1/backups/${id}/verify`, {});
+    const bad = await waitFor<{ verification?: { status: string; problems?: { key: string; problem: string }[] } }>(
+      stack,
+      `/v1/backups/${id}`,
+      (b) => b.verification?.status === 'corrupted' || b.verification?.status === 'verified',
+    );
+    expect(bad.verification?.status).toBe('corrupted');
+    expect(bad.verification?.problems).toEqual([{ key: lost, problem: expect.stringMatching(/not found/) }]);
+    const refused = await stack.app.inject({ method: 'POST', url: '/v1/restores', headers: stack.auth, payload: { backupId: id, targetDatabase: 'e2e_refused' } });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error.code).toBe('backup_corrupted');
+    const forced = await stack.app.inject({ method: 'POST', url: '/v1/restores', headers: stack.auth, payload: { backupId: id, targetDatabase: 'e2e_forced', force: true, dryRun: true } });
+    expect(forced.statusCode).toBe(202);
+  });
+
+  it('downloads a backup as one zip whose files match the manifest', async () => {
+    const res = await stack.app.inject({ method: 'GET', url: `/v1/backups/${backup.id}/download`, headers: stack.auth });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/zip');
+    const dir = mkdtempSync(join(tmpdir(), 'bk-zip-'));
+    try {
+      writeFileSync(join(dir, 'b.zip'), res.rawPayload);
+      execFileSync('unzip', ['-q', 'b.zip', '-d', 'out'], { cwd: dir });
+      const manifest = parseManifest(execFileSync('cat', ['out/manifest.json'], { cwd: dir }).toString(), 'zip');
+      expect(manifest.backupId).toBe(backup.id);
+      for (const o of manifest.objects) {
+        const bytes = execFileSync('cat', [join('out', o.key.slice(`backups/pg-main/${backup.id}/`.length))], { cwd: dir, maxBuffer: 1 << 30 });
+        expect(bytes.length).toBe(o.bytes);
+        expect(createHash('sha256').update(bytes).digest('hex')).toBe(o.sha256);
+      }
+      const plain = await stack.app.inject({ method: 'GET', url: `/v1/backups/${backup.id}/download?decrypt=true`, headers: stack.auth });
+      expect(plain.statusCode).toBe(200);
+      writeFileSync(join(dir, 'p.zip'), plain.rawPayload);
+      const listing = execFileSync('unzip', ['-Z1', 'p.zip'], { cwd: dir }).toString();
+      expect(listing).toMatch(/data\/Odd%20Schema\/Mixed%20%22Case%22%20name\.copy\n/);
+      const odd = execFileSync('unzip', ['-p', 'p.zip', '*/data/Odd%20Schema/Mixed%20%22Case%22%20name.copy'], { cwd: dir }).toString();
+      expect(odd).toContain('ünïcødé 🚀');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('shows the work in Bull Board', async () => {

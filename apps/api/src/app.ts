@@ -10,6 +10,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { type Authenticator, createAuthenticator, requireApiKey, requireBrowserAuth } from './plugins/auth.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { backupRoutes } from './routes/backups.ts';
+import { downloadRoutes } from './routes/download.ts';
 import { healthRoutes } from './routes/health.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { restoreRoutes } from './routes/restores.ts';
@@ -70,6 +71,7 @@ export async function buildApp(deps: AppDeps) {
       await v1.register(sourceRoutes(platform));
       await v1.register(scheduleRoutes(platform));
       await v1.register(operationRoutes(platform));
+      await v1.register(downloadRoutes(platform));
     },
     { prefix: '/v1' },
   );

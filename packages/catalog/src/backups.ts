@@ -327,3 +327,8 @@ export async function setBackupPinned(db: Db, id: string, pinned: boolean): Prom
   const r = await db.query('UPDATE backups SET pinned = $2 WHERE id = $1', [id, pinned]);
   return r.rowCount === 1;
 }
+
+/** Records the outcome (or start) of a verification: `{ status, checkedAt, problems, ... }`. */
+export async function setVerification(db: Db, id: string, verification: Record<string, unknown>): Promise<void> {
+  await db.query('UPDATE backups SET verification = $2 WHERE id = $1', [id, JSON.stringify(verification)]);
+}

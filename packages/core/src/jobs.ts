@@ -41,6 +41,8 @@ export const jobPayloads = {
   'restore.pg-table': z.object({ restoreId: id, objectKey: z.string() }).strict(),
   /** Post-data DDL, sequences, row-count checks, record the outcome. */
   'restore.finalize': z.object({ restoreId: id }).strict(),
+  /** Re-reads every object of a backup and records `verified` or `corrupted`. */
+  'backup.verify': z.object({ backupId: id, requestedBy: z.string().optional() }).strict(),
   /** Produced by a job scheduler: starts one scheduled run (a backup or a cleanup). */
   'schedule.run': z.object({ scheduleId: id }).strict(),
   /** Periodic: finds schedules that missed a run and notifies once per miss. */
@@ -69,6 +71,7 @@ export const JOB_QUEUE = {
   'restore.coordinate': 'coordinate',
   'restore.pg-table': 'restore',
   'restore.finalize': 'finalize',
+  'backup.verify': 'maintenance',
   'schedule.run': 'maintenance',
   'schedule.check': 'maintenance',
   'cleanup.run': 'maintenance',
@@ -92,6 +95,7 @@ export const jobIds = {
   /** One cleanup at a time: a second request while one is queued joins it. */
   cleanup: (source: string | undefined) => `cleanup-${source ?? 'all'}`,
   webhook: (eventId: string, target: string) => `hook-${eventId}-${target}`,
+  verify: (backupId: string) => `verify-${backupId}-${Date.now()}`,
 } as const;
 
 /** Coordinators must not be retried blindly: a second snapshot would mix states. */

@@ -28,7 +28,7 @@ import {
   TdUnreachableError,
   abortReason,
 } from './errors.ts';
-import { ResponseFormatError, ResponseParser } from './response-parser.ts';
+import { ResponseFormatError, ResponseParser, type RawRowBatch } from './response-parser.ts';
 import { parseTdUrl, type TdTarget } from './target.ts';
 import type { ColumnMeta, RawValue } from './types.ts';
 
@@ -59,6 +59,14 @@ export interface QueryOptions {
   readonly reqId?: bigint | undefined;
 }
 
+/** A result whose rows come as token positions ({@link RawRowBatch}); see {@link TdClient.queryRaw}. */
+export interface RawQueryResult {
+  readonly columns: readonly ColumnMeta[];
+  /** Consume once; each batch is valid until the next one is requested. */
+  batches(): AsyncIterable<RawRowBatch>;
+  cancel(): void;
+}
+
 export interface QueryResult {
   readonly columns: readonly ColumnMeta[];
   /**
@@ -85,6 +93,8 @@ interface ClientCore {
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN']);
 const MAX_ERROR_BODY = 64 * 1024;
+/** Statements that change nothing (safe to send twice). */
+const READ_ONLY = /^\s*(?:SELECT|SHOW|DESCRIBE|DESC)\b/i;
 
 export class TdClient {
   private readonly core: ClientCore;
@@ -115,7 +125,20 @@ export class TdClient {
    */
   async query(sql: string, opts: QueryOptions = {}): Promise<QueryResult> {
     if (this.closed) throw new Error('TdClient is closed');
-    return new Call(this.core, sql, opts).start();
+    const call = new Call(this.core, sql, opts, false);
+    const it = await call.start();
+    return call.result(it);
+  }
+
+  /**
+   * Like {@link query}, but rows come as positions of their JSON tokens in the response text,
+   * with no value allocated: for exports, which copy most tokens as they are.
+   */
+  async queryRaw(sql: string, opts: QueryOptions = {}): Promise<RawQueryResult> {
+    if (this.closed) throw new Error('TdClient is closed');
+    const call = new Call(this.core, sql, opts, true);
+    const it = await call.start();
+    return call.rawResult(it);
   }
 
   /** Runs a statement and collects all rows: for small results (metadata). */
@@ -154,7 +177,8 @@ class Call {
   private timer: NodeJS.Timeout | undefined;
   private detachAbort: (() => void) | undefined;
   private settled = false;
-  private readonly parser = new ResponseParser();
+  private readonly parser: ResponseParser;
+  private ended = false;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
   private readonly server: string;
   private readonly timeoutMs: number;
@@ -163,12 +187,15 @@ class Call {
     private readonly core: ClientCore,
     private readonly sql: string,
     private readonly opts: QueryOptions,
+    raw: boolean,
   ) {
+    this.parser = new ResponseParser({ raw });
     this.server = core.target.describe;
     this.timeoutMs = opts.timeoutMs ?? core.timeoutMs;
   }
 
-  async start(): Promise<QueryResult> {
+  /** Sends the statement and reads up to the column list; returns the body iterator. */
+  async start(): Promise<AsyncIterator<Buffer>> {
     const { signal } = this.opts;
     if (signal?.aborted) throw abortReason(signal);
     this.timer = setTimeout(() => this.fail(new TdTimeoutError(this.server, this.timeoutMs)), this.timeoutMs);
@@ -222,14 +249,17 @@ class Call {
     return `${target.basePath}/rest/sql${db}${q ? `?${q}` : ''}`;
   }
 
-  /** Sends the request; one retry when a kept-alive connection turns out to be closed already. */
+  /**
+   * Sends the request. A read-only statement is sent once more when a kept-alive connection
+   * breaks before any response (the server may have closed it as idle just as it was reused).
+   * Anything else is not: the server may have executed it before the connection broke.
+   */
   private async send(body: Buffer, gzipped: boolean): Promise<IncomingMessage> {
     try {
       return await this.sendOnce(body, gzipped);
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { reusedSocket?: boolean };
-      // the server closed an idle connection as we reused it: the request never reached it
-      if (!this.failure && e.reusedSocket === true && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+      if (!this.failure && e.reusedSocket === true && (e.code === 'ECONNRESET' || e.code === 'EPIPE') && READ_ONLY.test(this.sql)) {
         return this.sendOnce(body, gzipped);
       }
       throw err;
@@ -300,15 +330,14 @@ class Call {
   }
 
   /** Reads until the columns are known (or an error body is complete); rows follow lazily. */
-  private async readHeader(res: IncomingMessage): Promise<QueryResult> {
+  private async readHeader(res: IncomingMessage): Promise<AsyncIterator<Buffer>> {
     const body = this.bodyStream(res);
     const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const parser = this.parser;
-    let ended = false;
     while (!parser.inData && !parser.done) {
       const r = await it.next();
       if (r.done) {
-        ended = true;
+        this.ended = true;
         this.endText();
         break;
       }
@@ -317,10 +346,10 @@ class Call {
     if (parser.code === undefined) throw new TdProtocolError('the response has no "code"');
     if (parser.code !== 0) {
       // an error body is small: read it to its end for the description
-      while (!ended) {
+      while (!this.ended) {
         const r = await it.next();
         if (r.done) {
-          ended = true;
+          this.ended = true;
           this.endText();
         } else parser.write(this.decoder.decode(r.value, { stream: true }));
       }
@@ -329,7 +358,7 @@ class Call {
     if (!parser.inData && parser.columns === undefined) {
       throw new TdProtocolError('the response has neither "column_meta" nor "data"');
     }
-    return this.result(it, ended);
+    return it;
   }
 
   /** Ends the text: flushes the decoder and checks the JSON is complete. */
@@ -339,12 +368,12 @@ class Call {
     this.parser.end();
   }
 
-  private result(it: AsyncIterator<Buffer>, endedAlready: boolean): QueryResult {
+  result(it: AsyncIterator<Buffer>): QueryResult {
     let consumed = false;
     const batches = (): AsyncGenerator<RawValue[][]> => {
       if (consumed) throw new Error('the rows of a TDengine query result can be read only once');
       consumed = true;
-      return this.batches(it, endedAlready);
+      return this.batches(it, () => (this.parser.bufferedRows > 0 ? this.parser.takeRows() : undefined));
     };
     return {
       columns: this.parser.columns ?? [],
@@ -354,28 +383,43 @@ class Call {
         },
       },
       batches,
-      cancel: () => {
-        this.finish();
-        this.req?.destroy();
-      },
+      cancel: () => this.cancel(),
     };
   }
 
-  private async *batches(it: AsyncIterator<Buffer>, endedAlready: boolean): AsyncGenerator<RawValue[][]> {
+  rawResult(it: AsyncIterator<Buffer>): RawQueryResult {
+    let consumed = false;
+    return {
+      columns: this.parser.columns ?? [],
+      batches: () => {
+        if (consumed) throw new Error('the rows of a TDengine query result can be read only once');
+        consumed = true;
+        return this.batches(it, () => (this.parser.bufferedRows > 0 ? this.parser.takeRaw() : undefined));
+      },
+      cancel: () => this.cancel(),
+    };
+  }
+
+  private cancel(): void {
+    this.finish();
+    this.req?.destroy();
+  }
+
+  /** Reads the rest of the body, yielding what `take` gives after each piece. */
+  private async *batches<T>(it: AsyncIterator<Buffer>, take: () => T | undefined): AsyncGenerator<T> {
     const parser = this.parser;
     let complete = false;
     try {
-      let ended = endedAlready;
-      const first = parser.takeRows();
-      if (first.length > 0) yield first;
-      while (!ended) {
+      const first = take();
+      if (first !== undefined) yield first;
+      while (!this.ended) {
         const r = await it.next();
         if (r.done) {
-          ended = true;
+          this.ended = true;
           this.endText();
         } else parser.write(this.decoder.decode(r.value, { stream: true }));
-        const rows = parser.takeRows();
-        if (rows.length > 0) yield rows;
+        const rows = take();
+        if (rows !== undefined) yield rows;
       }
       complete = true;
     } catch (err) {

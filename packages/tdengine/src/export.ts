@@ -12,8 +12,9 @@ import { Readable } from 'node:stream';
 import type { TdClient } from './client.ts';
 import { TdInvalidInputError, TdProtocolError, TdRowCountMismatchError, abortReason } from './errors.ts';
 import { quoteIdent, quoteQualified } from './quote.ts';
-import type { ColumnInfo, Precision, RawValue } from './types.ts';
-import { tdJsonEncoder } from './values.ts';
+import type { RawRowBatch } from './response-parser.ts';
+import { rfc3339ToEpochConverter } from './timestamp.ts';
+import type { ColumnInfo, Precision, TdTypeName } from './types.ts';
 
 export interface ExportRowsOptions {
   readonly client: TdClient;
@@ -81,8 +82,7 @@ export function exportRows(opts: ExportRowsOptions): RowsExport {
   // validate names now, not in the middle of the stream
   pageSql({ db, table, columns, after: undefined, from, to, limit: pageSize });
 
-  const encoders = columns.map((c) => tdJsonEncoder(c.type, precision));
-  const tsEncoder = encoders[0]!;
+  const encodeBatch = batchEncoder(columns, precision, `${db}.${table}`);
   const width = columns.length;
   const where = `${db}.${table}`;
 
@@ -95,20 +95,13 @@ export function exportRows(opts: ExportRowsOptions): RowsExport {
   // the caller may watch only the stream; the rejection is still delivered to whoever awaits
   done.catch(() => undefined);
 
-  const encodeRow = (row: RawValue[]): string => {
-    if (row.length !== width) throw new TdProtocolError(`${where}: a row has ${row.length} values for ${width} columns`);
-    let line = '[' + tsEncoder(row[0]!);
-    for (let i = 1; i < width; i++) line += ',' + encoders[i]!(row[i]!);
-    return line + ']\n';
-  };
-
   let finished = false;
   async function* generate(): AsyncGenerator<Buffer> {
     let total = 0;
     try {
       let after: string | undefined;
       for (;;) {
-        const res = await client.query(pageSql({ db, table, columns, after, from, to, limit: pageSize }), { signal, timeoutMs });
+        const res = await client.queryRaw(pageSql({ db, table, columns, after, from, to, limit: pageSize }), { signal, timeoutMs });
         if (res.columns.length !== width) {
           res.cancel();
           throw new TdProtocolError(`${where}: the page has ${res.columns.length} columns, expected ${width}`);
@@ -116,13 +109,10 @@ export function exportRows(opts: ExportRowsOptions): RowsExport {
         let pageRows = 0;
         let lastTs: string | undefined;
         for await (const batch of res.batches()) {
-          let text = '';
-          for (const row of batch) text += encodeRow(row);
-          const last = batch[batch.length - 1]![0]!;
-          if (last === null) throw new TdProtocolError(`${where}: a row without a timestamp`);
-          lastTs = tsEncoder(last);
-          pageRows += batch.length;
-          yield Buffer.from(text, 'utf8');
+          const encoded = encodeBatch(batch);
+          lastTs = encoded.lastTs;
+          pageRows += batch.rows;
+          yield Buffer.from(encoded.text, 'utf8');
         }
         total += pageRows;
         if (pageRows < pageSize) break;
@@ -169,4 +159,113 @@ export function exportRows(opts: ExportRowsOptions): RowsExport {
     if (!finished) rejectDone(signal?.aborted ? abortReason(signal) : new Error(`export of ${where} stopped before its end (stream destroyed)`));
   });
   return { stream, done };
+}
+
+/** How a column's REST token becomes td-jsonl text. */
+const PASS = 0;
+const TIMESTAMP = 1;
+const JSON_TEXT = 2;
+
+/** First characters a token of a column may start with (`n` is null): a cheap shape check. */
+function allowedStarts(type: TdTypeName): string {
+  switch (type) {
+    case 'BOOL':
+      return 'tfn';
+    case 'TINYINT':
+    case 'SMALLINT':
+    case 'INT':
+    case 'BIGINT':
+    case 'TINYINT UNSIGNED':
+    case 'SMALLINT UNSIGNED':
+    case 'INT UNSIGNED':
+    case 'BIGINT UNSIGNED':
+    case 'FLOAT':
+    case 'DOUBLE':
+      return '-0123456789n';
+    case 'VARCHAR':
+    case 'NCHAR':
+    case 'VARBINARY':
+    case 'GEOMETRY':
+    case 'BLOB':
+    case 'DECIMAL':
+    case 'JSON':
+    case 'TIMESTAMP':
+      return '"n';
+  }
+}
+
+/**
+ * Turns raw row batches into td-jsonl text. Tokens that are already td-jsonl (numbers with
+ * their exact text, strings as the server escaped them, booleans, null) are copied, runs of
+ * such columns with one slice per row; TIMESTAMP tokens become integer epochs, JSON tags
+ * become JSON strings holding their text. Nothing per value is allocated on the copy path.
+ */
+export function batchEncoder(
+  columns: readonly ColumnInfo[],
+  precision: Precision,
+  where: string,
+): (batch: RawRowBatch) => { text: string; lastTs: string | undefined } {
+  const width = columns.length;
+  const kinds = columns.map((c) => (c.type.name === 'TIMESTAMP' ? TIMESTAMP : c.type.name === 'JSON' ? JSON_TEXT : PASS));
+  const starts = columns.map((c) => {
+    const set = new Uint8Array(128);
+    for (const ch of allowedStarts(c.type.name)) set[ch.charCodeAt(0)] = 1;
+    return set;
+  });
+  const conv = columns.map((c) => (c.type.name === 'TIMESTAMP' ? rfc3339ToEpochConverter(precision) : undefined));
+  // for each column starting a run of PASS columns, the last column of the run
+  const runEnd = kinds.map((_, c) => {
+    let e = c;
+    while (e + 1 < width && kinds[e + 1] === PASS && kinds[c] === PASS) e++;
+    return e;
+  });
+
+  return (batch) => {
+    if (batch.width !== width) throw new TdProtocolError(`${where}: rows have ${batch.width} values for ${width} columns`);
+    const { text: s, starts: st, ends: en, rows, spaced } = batch;
+    let out = '';
+    let lastTs: string | undefined;
+    for (let r = 0; r < rows; r++) {
+      const base = r * width;
+      let line = '[';
+      let c = 0;
+      while (c < width) {
+        if (c > 0) line += ',';
+        const a = st[base + c]!;
+        const first = s.charCodeAt(a);
+        if (first >= 128 || starts[c]![first] !== 1) {
+          throw new TdProtocolError(`${where}: column ${columns[c]!.name} (${columns[c]!.type.name}) got ${s.slice(a, Math.min(en[base + c]!, a + 40))}`);
+        }
+        const kind = kinds[c];
+        if (kind === PASS) {
+          const e = runEnd[c]!;
+          if (spaced) {
+            for (let k = c; k <= e; k++) line += (k > c ? ',' : '') + s.slice(st[base + k]!, en[base + k]!);
+          } else line += s.slice(a, en[base + e]!);
+          for (let k = c + 1; k <= e; k++) {
+            const f = s.charCodeAt(st[base + k]!);
+            if (f >= 128 || starts[k]![f] !== 1) throw new TdProtocolError(`${where}: column ${columns[k]!.name} got an unexpected value`);
+          }
+          c = e + 1;
+          continue;
+        }
+        const b = en[base + c]!;
+        if (first === 0x6e) line += 'null';
+        else if (kind === TIMESTAMP) {
+          let v: string;
+          try {
+            v = conv[c]!.token(s, a, b);
+          } catch (err) {
+            throw new TdProtocolError(`${where}: ${(err as Error).message}`);
+          }
+          line += v;
+          if (c === 0) lastTs = v;
+        } else line += JSON.stringify(s.slice(a, b));
+        c++;
+      }
+      if (s.charCodeAt(st[base]!) === 0x6e) throw new TdProtocolError(`${where}: a row without a timestamp`);
+      out += line + ']\n';
+    }
+    return { text: out, lastTs };
+  };
 }

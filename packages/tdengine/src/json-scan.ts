@@ -99,6 +99,12 @@ export class JsonScanner {
   }
 
   private literal(i: number, word: string, v: boolean | null): number {
+    const end = this.literalEnd(i, word);
+    if (end !== INCOMPLETE) this.value = v;
+    return end;
+  }
+
+  private literalEnd(i: number, word: string): number {
     const n = this.n;
     const end = i + word.length;
     if (end > n) {
@@ -106,12 +112,49 @@ export class JsonScanner {
       return INCOMPLETE;
     }
     if (!this.s.startsWith(word, i)) throw new JsonSyntaxError(`invalid literal`, i);
-    this.value = v;
     return end;
+  }
+
+  /**
+   * The end of the value at `i` without materialising it (no allocation): for callers that
+   * copy or convert the token text themselves.
+   */
+  skipValue(i: number): number {
+    const c = this.s.charCodeAt(i);
+    if (c === QUOTE) {
+      const close = this.s.indexOf('"', i + 1);
+      if (close < 0) return INCOMPLETE;
+      return this.backslashFrom(i + 1) > close ? close + 1 : this.stringEnd(i + 1);
+    }
+    if (c === MINUS || isDigit(c)) return this.numberEnd(i);
+    switch (c) {
+      case 0x74:
+        return this.literalEnd(i, 'true');
+      case 0x66:
+        return this.literalEnd(i, 'false');
+      case 0x6e:
+        return this.literalEnd(i, 'null');
+      case 0x7b:
+      case 0x5b:
+        return this.scanAny(i);
+      default:
+        throw new JsonSyntaxError(`unexpected ${describeChar(c)}`, i);
+    }
+  }
+
+  /** True if the text between `from` and `to` contains a backslash (a string with escapes). */
+  hasBackslash(from: number, to: number): boolean {
+    return this.backslashFrom(from) < to;
   }
 
   /** A JSON number, kept as its text; the grammar is checked. */
   scanNumber(i: number): number {
+    const j = this.numberEnd(i);
+    if (j !== INCOMPLETE) this.value = this.s.slice(i, j);
+    return j;
+  }
+
+  private numberEnd(i: number): number {
     const s = this.s;
     const n = this.n;
     let j = i;
@@ -143,7 +186,6 @@ export class JsonScanner {
       if (j >= n) return INCOMPLETE;
       if (j === start) throw new JsonSyntaxError('invalid number', i);
     }
-    this.value = s.slice(i, j);
     return j;
   }
 

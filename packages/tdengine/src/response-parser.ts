@@ -14,6 +14,22 @@
 import { INCOMPLETE, JsonScanner, JsonSyntaxError, describeChar, isWs, skipWs } from './json-scan.ts';
 import type { ColumnMeta, RawValue } from './types.ts';
 
+/**
+ * Rows as positions in the response text, for callers that copy or convert tokens themselves
+ * (exports): nothing per value is allocated. Value `c` of row `r` is the JSON token
+ * `text.slice(starts[r * width + c], ends[r * width + c])`, exactly as the server sent it.
+ * Valid until the next batch is taken (the arrays are reused).
+ */
+export interface RawRowBatch {
+  readonly text: string;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  readonly rows: number;
+  readonly width: number;
+  /** Whitespace appeared between tokens: a slice spanning several values may contain it. */
+  readonly spaced: boolean;
+}
+
 export class ResponseFormatError extends Error {
   constructor(message: string) {
     super(message);
@@ -63,6 +79,16 @@ export class ResponseParser {
   private retryAt = 0;
   private out: RawValue[][] = [];
   private rawColumns: boolean[] = [];
+  /** Raw mode: rows are recorded as token positions instead of values. */
+  private readonly raw: boolean;
+  private starts = new Int32Array(0);
+  private ends = new Int32Array(0);
+  private rawRows = 0;
+  private spaced = false;
+
+  constructor(opts: { raw?: boolean } = {}) {
+    this.raw = opts.raw === true;
+  }
   /** Characters consumed before `buf` (for error offsets). */
   private consumed = 0;
 
@@ -104,11 +130,29 @@ export class ResponseParser {
     return rows;
   }
 
+  /** Raw mode: the rows parsed since the last call, as positions in the current text. */
+  takeRaw(): RawRowBatch {
+    const batch: RawRowBatch = {
+      text: this.buf,
+      starts: this.starts,
+      ends: this.ends,
+      rows: this.rawRows,
+      width: this.rawColumns.length,
+      spaced: this.spaced,
+    };
+    this.rawRows = 0;
+    this.spaced = false;
+    return batch;
+  }
+
+  /** Rows parsed and not taken yet. */
   get bufferedRows(): number {
-    return this.out.length;
+    return this.raw ? this.rawRows : this.out.length;
   }
 
   private parse(): void {
+    // raw positions point into the current text: they must be taken before it is replaced
+    if (this.rawRows > 0) throw new Error('ResponseParser: takeRaw() must be called after each write()');
     const rest = this.pos < this.buf.length ? this.buf.slice(this.pos) : '';
     this.consumed += this.pos;
     this.buf = this.pendingLen > 0 ? rest + (this.pending.length === 1 ? this.pending[0]! : this.pending.join('')) : rest;
@@ -183,7 +227,7 @@ export class ResponseParser {
             break;
           }
           if (c !== 0x5b) this.fail(`a row`, i);
-          const next = this.row(sc, i);
+          const next = this.raw ? this.rawRow(sc, i) : this.row(sc, i);
           if (next === INCOMPLETE) {
             this.pos = i;
             return;
@@ -267,6 +311,70 @@ export class ResponseParser {
       return { name: m[0], type: m[1], length: m[2] };
     });
     this.rawColumns = this.columns.map((c) => c.type === 'JSON');
+  }
+
+  /** One data row at `i` (on its `[`), as token positions; returns the index after it or INCOMPLETE. */
+  private rawRow(sc: JsonScanner, i: number): number {
+    const s = this.buf;
+    const n = s.length;
+    const width = this.rawColumns.length;
+    const base = this.rawRows * width;
+    if (this.starts.length < base + width) {
+      const size = Math.max(1024, (base + width) * 2);
+      const starts = new Int32Array(size);
+      const ends = new Int32Array(size);
+      starts.set(this.starts.subarray(0, base));
+      ends.set(this.ends.subarray(0, base));
+      this.starts = starts;
+      this.ends = ends;
+    }
+    const starts = this.starts;
+    const ends = this.ends;
+    let spaced = false;
+    let j = i + 1;
+    if (j >= n) return INCOMPLETE;
+    if (isWs(s.charCodeAt(j))) {
+      spaced = true;
+      j = skipWs(s, j, n);
+      if (j >= n) return INCOMPLETE;
+    }
+    let col = 0;
+    if (s.charCodeAt(j) !== 0x5d) {
+      for (;;) {
+        if (col >= width) throw new ResponseFormatError(`row ${this.rowCount + 1} has more values than the ${width} columns`);
+        const end = sc.skipValue(j);
+        if (end === INCOMPLETE) return INCOMPLETE;
+        starts[base + col] = j;
+        ends[base + col] = end;
+        col++;
+        j = end;
+        if (j >= n) return INCOMPLETE;
+        let c = s.charCodeAt(j);
+        if (isWs(c)) {
+          spaced = true;
+          j = skipWs(s, j, n);
+          if (j >= n) return INCOMPLETE;
+          c = s.charCodeAt(j);
+        }
+        if (c === 0x2c) {
+          j++;
+          if (j >= n) return INCOMPLETE;
+          if (isWs(s.charCodeAt(j))) {
+            spaced = true;
+            j = skipWs(s, j, n);
+            if (j >= n) return INCOMPLETE;
+          }
+          continue;
+        }
+        if (c === 0x5d) break;
+        this.fail(`',' or ']' in a row`, j);
+      }
+    }
+    if (col !== width) throw new ResponseFormatError(`row ${this.rowCount + 1} has ${col} values for ${width} columns`);
+    if (spaced) this.spaced = true;
+    this.rawRows++;
+    this.rowCount++;
+    return j + 1;
   }
 
   /** One data row at `i` (on its `[`); returns the index after it or INCOMPLETE. */

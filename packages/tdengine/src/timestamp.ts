@@ -53,23 +53,34 @@ function composeEpoch(sec: number, frac: number, width: number): string {
   return `-${String(hi)}${ZEROS.slice(0, width - f.length)}${f}`;
 }
 
+/** Converts RFC 3339 text to integer epoch digits in one precision; see {@link rfc3339ToEpochConverter}. */
+export interface EpochConverter {
+  (text: string): string;
+  /** The same for a JSON string token `"..."` at `s[from, to)` (quotes included), without slicing. */
+  token(s: string, from: number, to: number): string;
+}
+
+function digit(s: string, i: number): number {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -1000;
+}
+
 /**
  * A converter of RFC 3339 timestamps to integer epochs (digits) in `precision`. Any number
  * of fraction digits is accepted (older taosAdapters trimmed trailing zeros); digits beyond
  * the precision must be zeros, or the value could not be represented and the call throws.
- * The date-and-seconds prefix is cached, so consecutive rows cost a slice and a compare.
+ * The fixed layout `YYYY-MM-DDTHH:MM:SS.fffZ` is read by character codes with the day
+ * number cached, so a row costs a few arithmetic operations and one number-to-string.
  */
-export function rfc3339ToEpochConverter(precision: Precision): (text: string) => string {
+export function rfc3339ToEpochConverter(precision: Precision): EpochConverter {
   const width = DIGITS[precision];
-  let lastPrefix = '';
-  let lastSec = 0;
-  return (text: string): string => {
-    // fast path: `YYYY-MM-DDTHH:MM:SS.<width digits>Z`, the fixed-width form in UTC
-    if (text.length === 21 + width && text.charCodeAt(19) === 0x2e && text.charCodeAt(20 + width) === 0x5a) {
-      const prefix = text.slice(0, 19);
-      const fracText = text.slice(20, 20 + width);
-      if (prefix === lastPrefix && /^\d+$/.test(fracText)) return composeEpoch(lastSec, Number(fracText), width);
-    }
+  const unit = UNITS[precision];
+  // |sec| below this keeps sec * unit + frac exact in a double
+  const safeSec = Math.floor(Number.MAX_SAFE_INTEGER / unit) - 1;
+  let lastDateKey = -1;
+  let lastDays = 0;
+
+  const slow = (text: string): string => {
     const m = RFC3339.exec(text);
     if (!m) throw new RangeError(`not an RFC 3339 timestamp: ${JSON.stringify(text.slice(0, 64))}`);
     const y = Number(m[1]);
@@ -97,12 +108,59 @@ export function rfc3339ToEpochConverter(precision: Precision): (text: string) =>
       offsetSec = sign * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2, 4)) * 60);
     }
     const sec = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offsetSec;
-    if (zone === 'Z' && text.length === 21 + width && text.charCodeAt(19) === 0x2e) {
-      lastPrefix = text.slice(0, 19);
-      lastSec = sec;
-    }
-    return composeEpoch(sec, frac, width);
+    return epochText(sec, frac);
   };
+
+  const epochText = (sec: number, frac: number): string =>
+    sec < safeSec && sec > -safeSec ? String(sec * unit + frac) : composeEpoch(sec, frac, width);
+
+  /** `YYYY-MM-DDTHH:MM:SS.f+Z` at s[a, b) (no quotes); undefined if the layout differs. */
+  const fast = (s: string, a: number, b: number): string | undefined => {
+    const fracLen = b - a - 21;
+    if (
+      fracLen < 1 ||
+      s.charCodeAt(a + 4) !== 0x2d ||
+      s.charCodeAt(a + 7) !== 0x2d ||
+      s.charCodeAt(a + 10) !== 0x54 ||
+      s.charCodeAt(a + 13) !== 0x3a ||
+      s.charCodeAt(a + 16) !== 0x3a ||
+      s.charCodeAt(a + 19) !== 0x2e ||
+      s.charCodeAt(b - 1) !== 0x5a
+    ) {
+      return undefined;
+    }
+    const y = digit(s, a) * 1000 + digit(s, a + 1) * 100 + digit(s, a + 2) * 10 + digit(s, a + 3);
+    const mo = digit(s, a + 5) * 10 + digit(s, a + 6);
+    const d = digit(s, a + 8) * 10 + digit(s, a + 9);
+    const h = digit(s, a + 11) * 10 + digit(s, a + 12);
+    const mi = digit(s, a + 14) * 10 + digit(s, a + 15);
+    const se = digit(s, a + 17) * 10 + digit(s, a + 18);
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60) return undefined;
+    let frac = 0;
+    const kept = fracLen < width ? fracLen : width;
+    for (let k = 0; k < kept; k++) {
+      const v = digit(s, a + 20 + k);
+      if (v < 0) return undefined;
+      frac = frac * 10 + v;
+    }
+    for (let k = kept; k < fracLen; k++) if (digit(s, a + 20 + k) !== 0) return undefined;
+    for (let k = fracLen; k < width; k++) frac *= 10;
+    const key = y * 10000 + mo * 100 + d;
+    if (key !== lastDateKey) {
+      lastDays = daysFromCivil(y, mo, d);
+      lastDateKey = key;
+    }
+    return epochText(lastDays * 86400 + h * 3600 + mi * 60 + se, frac);
+  };
+
+  const convert = ((text: string): string => fast(text, 0, text.length) ?? slow(text)) as EpochConverter;
+  convert.token = (s: string, from: number, to: number): string => {
+    if (s.charCodeAt(from) !== 0x22 || s.charCodeAt(to - 1) !== 0x22) {
+      throw new RangeError(`not a timestamp string: ${s.slice(from, Math.min(to, from + 64))}`);
+    }
+    return fast(s, from + 1, to - 1) ?? slow(JSON.parse(s.slice(from, to)) as string);
+  };
+  return convert;
 }
 
 /** One-off conversion; use {@link rfc3339ToEpochConverter} for many values. */

@@ -7,7 +7,7 @@ import {
   listBackups,
   setBackupPinned,
 } from '@bk/catalog';
-import { ConflictError, NotFoundError } from '@bk/core';
+import { ConflictError, NotFoundError, enqueue, jobIds } from '@bk/core';
 import { type Platform, deleteBackupFully, startBackup } from '@bk/platform';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -73,6 +73,28 @@ export function backupRoutes(platform: Platform): FastifyPluginAsyncZod {
         if (!b) throw new NotFoundError(`backup ${req.params.id} not found`);
         const objects = await listBackupObjects(platform.db, b.id);
         return { ...backupView(b), tables: tablesView(objects) };
+      },
+    );
+
+    app.post(
+      '/backups/:id/verify',
+      {
+        schema: {
+          tags: ['backups'],
+          summary: 'Verify a backup: re-read every object (size, SHA-256, decryption, decompression, row counts)',
+          params: idParam,
+          response: { 202: acceptedSchema, ...errors },
+        },
+      },
+      async (req, reply) => {
+        const b = await getBackup(platform.db, req.params.id);
+        if (!b) throw new NotFoundError(`backup ${req.params.id} not found`);
+        if (b.status !== 'succeeded') throw new ConflictError(`backup ${b.id} is ${b.status}; only succeeded backups can be verified`, 'backup_not_verifiable');
+        const jobId = jobIds.verify(b.id);
+        const actor = req.principal?.actor ?? 'anonymous';
+        await enqueue(platform.queues, platform.config, 'backup.verify', { backupId: b.id, requestedBy: actor }, jobId);
+        await audit(platform.db, { actor, action: 'backup.verify.request', target: b.id, address: req.ip, outcome: 'ok' });
+        return reply.status(202).send({ id: jobId, status: 'queued' });
       },
     );
 

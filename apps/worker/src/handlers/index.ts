@@ -1,6 +1,7 @@
 import type { JobName } from '@bk/core';
 import { coordinateBackup } from './backup-coordinate.ts';
 import { finalizeBackup } from './backup-finalize.ts';
+import { verifyBackup } from './backup-verify.ts';
 import { exportPgTable } from './export-pg-table.ts';
 import { coordinateRestore } from './restore-coordinate.ts';
 import { finalizeRestore } from './restore-finalize.ts';
@@ -19,6 +20,7 @@ export const handlers = {
   'restore.coordinate': coordinateRestore,
   'restore.pg-table': restorePgTable,
   'restore.finalize': finalizeRestore,
+  'backup.verify': verifyBackup,
   'schedule.run': runSchedule,
   'schedule.check': checkSchedules,
   'cleanup.run': cleanupRun,

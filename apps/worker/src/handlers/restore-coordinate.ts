@@ -5,7 +5,7 @@ import {
   recordRestorePlan,
 } from '@bk/catalog';
 import { type FlowChild, type Manifest, PermanentJobError, enqueueFlow, errorMessage, jobIds } from '@bk/core';
-import { endRestore, loadManifest, openObject, pgUrlForDatabase, restoreRequestOf, selectForRestore, succeedRestore } from '@bk/platform';
+import { checkObjects, endRestore, loadManifest, openObject, pgUrlForDatabase, restoreRequestOf, selectForRestore, succeedRestore } from '@bk/platform';
 import { ensureDatabase, restoreSchema, rowCounts } from '@bk/postgres';
 import { watchFlow } from './flow.ts';
 import type { Handler } from './types.ts';
@@ -41,22 +41,9 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
     const plan = planOf(manifest, sel);
 
     if (req.dryRun) {
-      const problems: string[] = [];
-      const checked: { key: string; rows: number; ok: boolean; problem?: string }[] = [];
       const toCheck = [...manifest.objects.filter((o) => o.kind !== 'data' && sel.databases.has(o.database)), ...sel.data];
-      for (const obj of toCheck) {
-        try {
-          const { stream, rows } = await openObject(platform, obj, dataKey, ctx.signal);
-          for await (const _ of stream) {
-            // drain: the decode pipeline verifies size, SHA-256 and decryption on the way
-          }
-          if (obj.kind === 'data' && rows() !== obj.rows) throw new Error(`decoded ${rows()} rows, manifest says ${obj.rows}`);
-          checked.push({ key: obj.key, rows: obj.rows, ok: true });
-        } catch (e) {
-          problems.push(`${obj.key}: ${errorMessage(e)}`);
-          checked.push({ key: obj.key, rows: obj.rows, ok: false, problem: errorMessage(e) });
-        }
-      }
+      const checked = await checkObjects(platform, toCheck, dataKey, ctx.signal);
+      const problems = checked.filter((c) => !c.ok).map((c) => `${c.key}: ${c.problem}`);
       await recordRestorePlan(db, restoreId, { ...plan, dryRun: true, checked }, null);
       if (problems.length)
         await endRestore(platform, restoreId, 'failed', `dry run found ${problems.length} problem(s): ${problems.join('; ')}`);
