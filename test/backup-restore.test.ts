@@ -304,6 +304,20 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
     }
   });
 
+  it('records who did what in the audit log, filtered and paged', async () => {
+    const all = await stack.app.inject({ method: 'GET', url: '/v1/audit?limit=500', headers: stack.auth });
+    const items = all.json().items as { action: string; actor: string; target: string; outcome: string; address: string | null }[];
+    expect(items.filter((i) => i.action === 'backup.create').length).toBeGreaterThanOrEqual(3);
+    expect(items.find((i) => i.action === 'backup.succeeded' && i.target === backup.id)).toMatchObject({ actor: 'system', outcome: 'succeeded' });
+    expect(items.find((i) => i.action === 'restore.create')?.actor).toMatch(/^key:[0-9a-f]{12}$/);
+    expect(items.find((i) => i.action === 'backup.download')?.address).toBe('127.0.0.1');
+    const page1 = await stack.app.inject({ method: 'GET', url: '/v1/audit?action=backup.create&limit=2', headers: stack.auth });
+    expect(page1.json().items).toHaveLength(2);
+    const page2 = await stack.app.inject({ method: 'GET', url: `/v1/audit?action=backup.create&limit=2&cursor=${page1.json().nextCursor}`, headers: stack.auth });
+    expect(page2.json().items[0].id).toBeLessThan(page1.json().items[1].id);
+    expect((await stack.app.inject({ method: 'GET', url: '/v1/audit?cursor=abc', headers: stack.auth })).statusCode).toBe(400);
+  });
+
   it('shows the work in Bull Board', async () => {
     const basic = `Basic ${Buffer.from(`ops:${stack.apiKey}`).toString('base64')}`;
     const res = await stack.app.inject({

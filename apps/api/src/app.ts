@@ -10,6 +10,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { type Authenticator, createAuthenticator, requireApiKey, requireBrowserAuth } from './plugins/auth.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { backupRoutes } from './routes/backups.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { downloadRoutes } from './routes/download.ts';
 import { healthRoutes } from './routes/health.ts';
 import { operationRoutes } from './routes/operations.ts';
@@ -72,6 +73,7 @@ export async function buildApp(deps: AppDeps) {
       await v1.register(scheduleRoutes(platform));
       await v1.register(operationRoutes(platform));
       await v1.register(downloadRoutes(platform));
+      await v1.register(auditRoutes(platform));
     },
     { prefix: '/v1' },
   );
