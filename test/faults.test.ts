@@ -16,6 +16,7 @@ describe('worker faults with several worker processes', () => {
   let stack: Stack;
   let sourceUrl: string;
   const workers: WorkerProcess[] = [];
+  let lastGoodBackup = '';
 
   beforeAll(async () => {
     sourceUrl = await testServices().createDatabase('faults_src');
@@ -98,6 +99,73 @@ describe('worker faults with several worker processes', () => {
     const target = new URL(sourceUrl);
     target.pathname = '/faults_restored';
     expect(await compareDatabases(sourceUrl, target.toString())).toEqual([]);
+    lastGoodBackup = id;
+  });
+
+  it('cancel mid-restore: the load in progress rolls back, and the record says what was loaded', async () => {
+    const r = await stack.app.inject({ method: 'POST', url: '/v1/restores', headers: stack.auth, payload: { backupId: lastGoodBackup, targetDatabase: 'faults_cancelled' } });
+    const id = r.json().id as string;
+    const until = Date.now() + 60_000;
+    while (Date.now() < until) {
+      const active = await stack.platform.queues.queues.restore.getActive();
+      if (active.some((j) => (j.data as { restoreId: string; objectKey: string }).restoreId === id && j.data.objectKey.includes('/big'))) break;
+      await sleep(50);
+    }
+    const cancel = await stack.app.inject({ method: 'POST', url: `/v1/restores/${id}/cancel`, headers: stack.auth });
+    expect(cancel.json()).toEqual({ id, status: 'cancelled' });
+    const restore = await waitFor<{ status: string; tables: { name: string; status: string; rows: number | null }[] }>(
+      stack,
+      `/v1/restores/${id}`,
+      (x) => isFinal(x) && !x.tables.some((t) => t.status === 'running'),
+      30_000,
+    );
+    expect(restore.status).toBe('cancelled');
+    const big = restore.tables.find((t) => t.name === 'public.big');
+    expect(big?.status).not.toBe('succeeded');
+    const target = new URL(sourceUrl);
+    target.pathname = '/faults_cancelled';
+    const c = new pg.Client({ connectionString: target.toString() });
+    await c.connect();
+    try {
+      const { rows } = await c.query('SELECT count(*)::int AS n FROM public.big');
+      expect(rows[0].n).toBe(0);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('cancel mid-export stops the work on the worker process that runs it; nothing good-looking is left', async () => {
+    const res = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/backups',
+      headers: stack.auth,
+      payload: { source: 'pg-main', type: 'database', compression: { codec: 'gzip', level: 9 } },
+    });
+    const { id } = res.json() as { id: string };
+    await workerExportingBig();
+    const cancelledAt = Date.now();
+    const cancel = await stack.app.inject({ method: 'POST', url: `/v1/backups/${id}/cancel`, headers: stack.auth });
+    expect(cancel.json()).toEqual({ id, status: 'cancelled' });
+    // The export stops within seconds: no active export of this backup remains.
+    const until = Date.now() + 15_000;
+    let active = 1;
+    while (Date.now() < until && active > 0) {
+      active = (await stack.platform.queues.queues.export.getActive()).filter((j) => (j.data as { backupId: string }).backupId === id).length;
+      if (active) await sleep(100);
+    }
+    expect(active).toBe(0);
+    expect(Date.now() - cancelledAt).toBeLessThan(10_000);
+    const b = await waitFor<{ status: string; error?: string }>(stack, `/v1/backups/${id}`, isFinal);
+    expect(b.status).toBe('cancelled');
+    // No manifest, no object of the interrupted table, no incomplete upload.
+    const keys: string[] = [];
+    for await (const o of stack.platform.store.list(`backups/pg-main/${id}/`)) keys.push(o.key);
+    expect(keys.some((k) => k.endsWith('manifest.json'))).toBe(false);
+    expect(keys.some((k) => k.includes('/data/public/big'))).toBe(false);
+    expect(await stack.platform.store.abortIncompleteUploads(`backups/pg-main/${id}/`)).toBe(0);
+    // Not retried: the export failed for good once.
+    const again = await stack.app.inject({ method: 'POST', url: `/v1/backups/${id}/cancel`, headers: stack.auth });
+    expect(again.statusCode).toBe(409);
   });
 
   it('SIGTERM mid-table: the worker hands the job back and exits; the backup still succeeds', async () => {

@@ -14,6 +14,7 @@ import type { Platform } from '@bk/platform';
 import { type Job as BullJob, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { hostname } from 'node:os';
 import { ZodError } from 'zod';
+import { subjectOf, watchCancellation } from './cancellation.ts';
 import { handlers } from './handlers/index.ts';
 import type { HandlerContext } from './handlers/types.ts';
 
@@ -69,20 +70,33 @@ export function startWorkers(platform: Platform, opts: StartWorkersOptions = {})
         if (!isJobName(name) || JOB_QUEUE[name] !== queue) {
           throw new UnrecoverableError(`no handler for job "${name}" on queue "${queue}"`);
         }
-        const jobLog = log.child({ jobId: job.id, job: name, queue, attempt: job.attemptsMade + 1 });
+        const jobSignal = signal ?? new AbortController().signal;
+        const subject = subjectOf(name, job.data);
+        const jobLog = log.child({
+          jobId: job.id,
+          job: name,
+          queue,
+          attempt: job.attemptsMade + 1,
+          ...(subject ? { [`${subject.kind}Id`]: subject.id } : {}),
+        });
+        const cancellation = watchCancellation(platform, subject, jobSignal);
         const ctx: HandlerContext = {
           job,
           token,
-          signal: signal ?? new AbortController().signal,
+          signal: cancellation.signal,
           log: jobLog,
-          isFinalAttempt: (err: unknown) => isPermanent(err) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+          isFinalAttempt: (err: unknown) => cancellation.cancelled() || isPermanent(err) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
         };
         try {
           // Redis data is input, possibly written by an older version: validate again.
           const payload = jobPayloads[name].parse(job.data);
           return await (handlers[name] as (p: Platform, d: unknown, c: HandlerContext) => Promise<unknown>)(platform, payload, ctx);
         } catch (e) {
-          if (shuttingDown && ctx.signal.aborted) {
+          if (cancellation.cancelled()) {
+            jobLog.info('stopped: cancelled');
+            throw new UnrecoverableError(`${subject?.kind} ${subject?.id} was cancelled`);
+          }
+          if (shuttingDown && jobSignal.aborted) {
             // Hand the job back rather than failing it: it restarts from scratch elsewhere.
             jobLog.warn('handing job back to the queue for another worker');
             await job.moveToWait(token);
@@ -91,6 +105,8 @@ export function startWorkers(platform: Platform, opts: StartWorkersOptions = {})
           jobLog.error({ err: { message: errorMessage(e), name: (e as Error)?.name } }, 'job failed');
           if (isPermanent(e)) throw new UnrecoverableError(errorMessage(e));
           throw e;
+        } finally {
+          cancellation.stop();
         }
       },
       {

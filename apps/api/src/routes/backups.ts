@@ -8,7 +8,7 @@ import {
   setBackupPinned,
 } from '@bk/catalog';
 import { ConflictError, NotFoundError, enqueue, jobIds } from '@bk/core';
-import { type Platform, deleteBackupFully, startBackup } from '@bk/platform';
+import { type Platform, deleteBackupFully, endBackup, startBackup } from '@bk/platform';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
@@ -73,6 +73,27 @@ export function backupRoutes(platform: Platform): FastifyPluginAsyncZod {
         if (!b) throw new NotFoundError(`backup ${req.params.id} not found`);
         const objects = await listBackupObjects(platform.db, b.id);
         return { ...backupView(b), tables: tablesView(objects) };
+      },
+    );
+
+    app.post(
+      '/backups/:id/cancel',
+      {
+        schema: {
+          tags: ['backups'],
+          summary: 'Cancel a queued or running backup: its jobs stop within seconds on whichever worker runs them',
+          params: idParam,
+          response: { 200: z.object({ id: z.string(), status: z.string() }), ...errors },
+        },
+      },
+      async (req) => {
+        const b = await getBackup(platform.db, req.params.id);
+        if (!b) throw new NotFoundError(`backup ${req.params.id} not found`);
+        const actor = req.principal?.actor ?? 'anonymous';
+        if (!(await endBackup(platform, b.id, 'cancelled', `cancelled by ${actor}`)))
+          throw new ConflictError(`backup ${b.id} is ${b.status}; only queued or running backups can be cancelled`, 'not_cancellable');
+        await audit(platform.db, { actor, action: 'backup.cancel', target: b.id, address: req.ip, outcome: 'ok' });
+        return { id: b.id, status: 'cancelled' };
       },
     );
 

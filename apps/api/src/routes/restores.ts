@@ -101,6 +101,27 @@ export function restoreRoutes(platform: Platform): FastifyPluginAsyncZod {
       },
     );
 
+    app.post(
+      '/restores/:id/cancel',
+      {
+        schema: {
+          tags: ['restores'],
+          summary: 'Cancel a restore: loads in progress roll back; tables already loaded are reported as loaded',
+          params: idParam,
+          response: { 200: z.object({ id: z.string(), status: z.string() }), ...errors },
+        },
+      },
+      async (req) => {
+        const r = await getRestore(platform.db, req.params.id);
+        if (!r) throw new NotFoundError(`restore ${req.params.id} not found`);
+        const actor = req.principal?.actor ?? 'anonymous';
+        if (!(await endRestore(platform, r.id, 'cancelled', `cancelled by ${actor}`)))
+          throw new ConflictError(`restore ${r.id} is ${r.status}; only queued or running restores can be cancelled`, 'not_cancellable');
+        await audit(platform.db, { actor, action: 'restore.cancel', target: r.id, address: req.ip, outcome: 'ok' });
+        return { id: r.id, status: 'cancelled' };
+      },
+    );
+
     app.get(
       '/restores',
       {
