@@ -7,10 +7,11 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { type Authenticator, createAuthenticator, requireApiKey, requireBrowserAuth } from './plugins/auth.ts';
+import { type Authenticator, assertRouteScopes, createAuthenticator, requireApiKey, requireBrowserAuth } from './plugins/auth.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { backupRoutes } from './routes/backups.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { keyRoutes } from './routes/keys.ts';
 import { downloadRoutes } from './routes/download.ts';
 import { healthRoutes } from './routes/health.ts';
 import { operationRoutes } from './routes/operations.ts';
@@ -31,7 +32,7 @@ export interface AppDeps {
  */
 export async function buildApp(deps: AppDeps) {
   const { platform } = deps;
-  const auth = deps.auth ?? createAuthenticator(platform.config.auth.apiKeys);
+  const auth = deps.auth ?? createAuthenticator(platform.config.auth.apiKeys, platform.db);
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps one logger type across plugins.
     loggerInstance: platform.log.child({ component: 'api' }) as FastifyBaseLogger,
@@ -51,13 +52,13 @@ export async function buildApp(deps: AppDeps) {
     },
     transform: jsonSchemaTransform,
   });
-  const browserAuth = requireBrowserAuth(auth);
+  const docsAuth = requireBrowserAuth(auth, 'read');
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiHooks: {
       // swagger-ui takes callback-style hooks; a sent 401 ends the request without done().
       onRequest: (req, reply, done) => {
-        browserAuth(req, reply).then((sent) => (sent ? undefined : done()), done);
+        docsAuth(req, reply).then((sent) => (sent ? undefined : done()), done);
       },
     },
   });
@@ -66,6 +67,7 @@ export async function buildApp(deps: AppDeps) {
 
   await app.register(
     async (v1) => {
+      v1.addHook('onRoute', (route) => assertRouteScopes(route.method, route.url));
       v1.addHook('onRequest', requireApiKey(auth));
       await v1.register(backupRoutes(platform));
       await v1.register(restoreRoutes(platform));
@@ -74,6 +76,7 @@ export async function buildApp(deps: AppDeps) {
       await v1.register(operationRoutes(platform));
       await v1.register(downloadRoutes(platform));
       await v1.register(auditRoutes(platform));
+      await v1.register(keyRoutes(platform));
     },
     { prefix: '/v1' },
   );
@@ -82,7 +85,8 @@ export async function buildApp(deps: AppDeps) {
   board.setBasePath('/admin/queues');
   createBullBoard({ queues: QUEUES.map((q) => new BullMQAdapter(platform.queues.queues[q])), serverAdapter: board });
   await app.register(async (scope) => {
-    scope.addHook('onRequest', browserAuth);
+    // The dashboard can retry and remove jobs: admins only.
+    scope.addHook('onRequest', requireBrowserAuth(auth, 'admin'));
     await scope.register(board.registerPlugin(), { prefix: '/admin/queues' });
   });
 

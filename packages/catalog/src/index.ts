@@ -4,3 +4,4 @@ export * from './db.ts';
 export * from './restores.ts';
 export * from './schedules.ts';
 export * from './reports.ts';
+export * from './api-keys.ts';

@@ -20,14 +20,7 @@ import https from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { constants as zlibConstants, createGunzip, gzip } from 'node:zlib';
-import {
-  TdConnectionLostError,
-  TdError,
-  TdProtocolError,
-  TdTimeoutError,
-  TdUnreachableError,
-  abortReason,
-} from './errors.ts';
+import { TdConnectionLostError, TdError, TdProtocolError, TdTimeoutError, TdUnreachableError, abortReason } from './errors.ts';
 import { ResponseFormatError, ResponseParser, type RawRowBatch } from './response-parser.ts';
 import { parseTdUrl, type TdTarget } from './target.ts';
 import type { ColumnMeta, RawValue } from './types.ts';

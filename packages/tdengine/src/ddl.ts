@@ -84,7 +84,12 @@ export function createDatabaseSql(name: string, source: DatabaseOptions, opts: C
  * options, unless it exists. An existing database with another precision is a
  * {@link TdConflictError}: integer timestamps would be read in the wrong unit.
  */
-export async function createDatabase(client: TdClient, name: string, source: DatabaseOptions, opts: CreateDatabaseOptions = {}): Promise<void> {
+export async function createDatabase(
+  client: TdClient,
+  name: string,
+  source: DatabaseOptions,
+  opts: CreateDatabaseOptions = {},
+): Promise<void> {
   await client.exec(createDatabaseSql(name, source, opts), opts);
   const actual = await databaseOptions(client, name, opts);
   if (actual.precision !== source.precision) {

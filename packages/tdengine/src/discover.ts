@@ -79,14 +79,14 @@ export async function databaseOptions(client: TdClient, db: string, opts: CallOp
   const { rows } = await client.queryAll(`SHOW CREATE DATABASE ${quoteIdent(db)}`, opts);
   const createSql = str(rows[0]?.[1], 'SHOW CREATE DATABASE text');
   const { options } = parseCreateDatabase(createSql);
-  const p = options.find(([k]) => k === 'PRECISION')?.[1].replace(/'/g, '').toLowerCase();
+  const p = options
+    .find(([k]) => k === 'PRECISION')?.[1]
+    .replace(/'/g, '')
+    .toLowerCase();
   let precision: Precision;
   if (isPrecision(p)) precision = p;
   else {
-    const r = await client.queryAll(
-      `SELECT \`precision\` FROM information_schema.ins_databases WHERE name = ${quoteString(db)}`,
-      opts,
-    );
+    const r = await client.queryAll(`SELECT \`precision\` FROM information_schema.ins_databases WHERE name = ${quoteString(db)}`, opts);
     const v = r.rows[0]?.[0];
     if (!isPrecision(v)) throw new TdProtocolError(`cannot tell the precision of database ${db}`);
     precision = v;
@@ -96,10 +96,7 @@ export async function databaseOptions(client: TdClient, db: string, opts: CallOp
 
 /** Super tables of a database, sorted. */
 export async function listSuperTables(client: TdClient, db: string, opts: CallOptions = {}): Promise<string[]> {
-  const { rows } = await client.queryAll(
-    `SELECT stable_name FROM information_schema.ins_stables WHERE db_name = ${quoteString(db)}`,
-    opts,
-  );
+  const { rows } = await client.queryAll(`SELECT stable_name FROM information_schema.ins_stables WHERE db_name = ${quoteString(db)}`, opts);
   return rows.map((r) => str(r[0], 'ins_stables.stable_name')).sort(byName);
 }
 

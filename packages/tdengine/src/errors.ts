@@ -77,11 +77,7 @@ export class TdError extends TdConnectorError {
     const codeText = code === null ? '' : ` code ${code} (0x${code.toString(16).padStart(4, '0')})`;
     super(`TDengine at ${server} failed (HTTP ${httpStatus}${codeText}): ${desc}`, options);
     this.permanent =
-      httpStatus === 400 ||
-      httpStatus === 401 ||
-      httpStatus === 403 ||
-      httpStatus === 404 ||
-      (code !== null && PERMANENT_CODES.has(code));
+      httpStatus === 400 || httpStatus === 401 || httpStatus === 403 || httpStatus === 404 || (code !== null && PERMANENT_CODES.has(code));
   }
 }
 

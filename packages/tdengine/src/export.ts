@@ -156,7 +156,8 @@ export function exportRows(opts: ExportRowsOptions): RowsExport {
     }
   }
   stream.once('close', () => {
-    if (!finished) rejectDone(signal?.aborted ? abortReason(signal) : new Error(`export of ${where} stopped before its end (stream destroyed)`));
+    if (!finished)
+      rejectDone(signal?.aborted ? abortReason(signal) : new Error(`export of ${where} stopped before its end (stream destroyed)`));
   });
   return { stream, done };
 }
@@ -188,9 +189,11 @@ function allowedStarts(type: TdTypeName): string {
     case 'GEOMETRY':
     case 'BLOB':
     case 'DECIMAL':
-    case 'JSON':
     case 'TIMESTAMP':
       return '"n';
+    case 'JSON':
+      // a nested JSON value of any kind (the tag's object, or what `->` extracts)
+      return '{["-0123456789tfn';
   }
 }
 
@@ -221,6 +224,7 @@ export function batchEncoder(
   });
 
   return (batch) => {
+    if (batch.rows === 0) return { text: '', lastTs: undefined };
     if (batch.width !== width) throw new TdProtocolError(`${where}: rows have ${batch.width} values for ${width} columns`);
     const { text: s, starts: st, ends: en, rows, spaced } = batch;
     let out = '';
@@ -234,7 +238,9 @@ export function batchEncoder(
         const a = st[base + c]!;
         const first = s.charCodeAt(a);
         if (first >= 128 || starts[c]![first] !== 1) {
-          throw new TdProtocolError(`${where}: column ${columns[c]!.name} (${columns[c]!.type.name}) got ${s.slice(a, Math.min(en[base + c]!, a + 40))}`);
+          throw new TdProtocolError(
+            `${where}: column ${columns[c]!.name} (${columns[c]!.type.name}) got ${s.slice(a, Math.min(en[base + c]!, a + 40))}`,
+          );
         }
         const kind = kinds[c];
         if (kind === PASS) {
@@ -264,6 +270,8 @@ export function batchEncoder(
         c++;
       }
       if (s.charCodeAt(st[base]!) === 0x6e) throw new TdProtocolError(`${where}: a row without a timestamp`);
+      // a raw line feed inside a string (invalid JSON the scanner does not police) would split the row
+      if (line.indexOf('\n') >= 0) throw new TdProtocolError(`${where}: a value holds an unescaped line feed`);
       out += line + ']\n';
     }
     return { text: out, lastTs };

@@ -125,7 +125,9 @@ describe('generated SQL', () => {
     expect(pageSql({ db: 'db', table: 't', columns, after: '15', from: 10n, to: 20n, limit: 5 })).toBe(
       'SELECT `ts`, `v`, `s` FROM `db`.`t` WHERE `ts` > 15 AND `ts` < 20 ORDER BY `ts` ASC LIMIT 5',
     );
-    expect(countSql({ db: 'db', table: 't', tsColumn: 'ts', from: undefined, to: 20n })).toBe('SELECT COUNT(*) FROM `db`.`t` WHERE `ts` < 20');
+    expect(countSql({ db: 'db', table: 't', tsColumn: 'ts', from: undefined, to: 20n })).toBe(
+      'SELECT COUNT(*) FROM `db`.`t` WHERE `ts` < 20',
+    );
   });
 
   it('reads SHOW CREATE DATABASE and rebuilds a portable CREATE DATABASE', () => {
@@ -138,13 +140,17 @@ describe('generated SQL', () => {
     expect(parsed.name).toBe('db');
     expect(parsed.options).toContainEqual(['KEEP', '3650d,3650d,3650d']);
     expect(parsed.options).toContainEqual(['CACHEMODEL', "'none'"]);
-    const sql = createDatabaseSql('db_restored', { precision: 'us', options: parsed.options, createSql: text }, { overrides: { VGROUPS: null, REPLICA: '1' } });
+    const sql = createDatabaseSql(
+      'db_restored',
+      { precision: 'us', options: parsed.options, createSql: text },
+      { overrides: { VGROUPS: null, REPLICA: '1' } },
+    );
     expect(sql.startsWith("CREATE DATABASE IF NOT EXISTS `db_restored` PRECISION 'us' BUFFER 256")).toBe(true);
     expect(sql).toContain('KEEP 3650d,3650d,3650d');
     expect(sql).not.toMatch(/S3_|ENCRYPT|VGROUPS/);
-    expect(() =>
-      createDatabaseSql('x', { precision: 'ms', options: [['BUFFER', '1; DROP DATABASE y']], createSql: '' }),
-    ).toThrow(TdInvalidInputError);
+    expect(() => createDatabaseSql('x', { precision: 'ms', options: [['BUFFER', '1; DROP DATABASE y']], createSql: '' })).toThrow(
+      TdInvalidInputError,
+    );
   });
 
   it('builds table DDL from structure', () => {

@@ -16,7 +16,8 @@ import { TdInvalidInputError, TdRowCountMismatchError } from './errors.ts';
 import { quoteIdent, quoteQualified } from './quote.ts';
 import { TdJsonLineReader } from './td-jsonl.ts';
 import type { ColumnInfo, TagValue } from './types.ts';
-import { sqlLiteralEncoder, type SqlLiteralEncoder } from './values.ts';
+import type { RawRowBatch } from './response-parser.ts';
+import { sqlLiteralEncoder, sqlTokenEncoder, type SqlTokenEncoder } from './values.ts';
 
 export const DEFAULT_MAX_STATEMENT_BYTES = 900 * 1024;
 
@@ -123,7 +124,8 @@ export function tableClause(db: string, table: ImportTable, columns: readonly Co
   let using = '';
   if (table.stable !== undefined) {
     const tags = table.tags;
-    if (tags === undefined || tags.length === 0) throw new TdInvalidInputError(`child table ${table.name}: tags are required with a super table`);
+    if (tags === undefined || tags.length === 0)
+      throw new TdInvalidInputError(`child table ${table.name}: tags are required with a super table`);
     const names = tags.map((t) => quoteIdent(t.name)).join(', ');
     const values = tags.map((t) => sqlLiteralEncoder(t.type)(t.value)).join(', ');
     using = ` USING ${quoteQualified(db, table.stable)} (${names}) TAGS (${values})`;
@@ -138,23 +140,34 @@ export function tableClause(db: string, table: ImportTable, columns: readonly Co
 async function importItem(db: string, item: ImportItem, packer: StatementPacker, slot: () => Promise<void>): Promise<number> {
   const { table, columns, source } = item;
   const clause = tableClause(db, table, columns);
-  const encoders: SqlLiteralEncoder[] = columns.map((c) => sqlLiteralEncoder(c.type));
+  const encoders: SqlTokenEncoder[] = columns.map((c) => sqlTokenEncoder(c.type));
   const width = columns.length;
-  const reader = new TdJsonLineReader(width, `td-jsonl of ${db}.${table.name}`);
+  const label = `td-jsonl of ${db}.${table.name}`;
+  const reader = new TdJsonLineReader(width, label);
+  const sc = reader.scanner;
   const handle = packer.openTable(clause);
   let rows = 0;
-  const add = async (batch: (string | boolean | null)[][]): Promise<void> => {
-    for (const row of batch) {
-      if (row[0] === null) throw new TdInvalidInputError(`td-jsonl of ${db}.${table.name}: line ${rows + 1} has no timestamp`);
-      let tuple = '(' + encoders[0]!(row[0]!);
-      for (let i = 1; i < width; i++) tuple += ',' + encoders[i]!(row[i]!);
+  const add = async (batch: RawRowBatch): Promise<void> => {
+    const { text: s, starts, ends } = batch;
+    for (let r = 0; r < batch.rows; r++) {
+      const base = r * width;
+      if (s.charCodeAt(starts[base]!) === 0x6e) throw new TdInvalidInputError(`${label}: line ${rows + 1} has no timestamp`);
+      let tuple = '(';
+      try {
+        for (let i = 0; i < width; i++) {
+          if (i > 0) tuple += ',';
+          tuple += encoders[i]!(s, starts[base + i]!, ends[base + i]!, sc);
+        }
+      } catch (err) {
+        throw reader.invalidValue(err, batch.rows - r);
+      }
       tuple += ')';
       rows++;
       if (packer.add(handle, tuple)) await slot();
     }
   };
-  for await (const chunk of source) await add(reader.push(chunk as Buffer | string));
-  await add(reader.end());
+  for await (const chunk of source) await add(reader.pushRaw(chunk as Buffer | string));
+  await add(reader.endRaw());
   return rows;
 }
 

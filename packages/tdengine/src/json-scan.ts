@@ -50,17 +50,21 @@ export class JsonScanner {
   /** The last scanned value. */
   value: string | boolean | null = null;
   private nextBackslash = -1;
+  private backslashQueriedFrom = 0;
 
   reset(s: string): void {
     this.s = s;
     this.n = s.length;
     this.nextBackslash = -1;
+    this.backslashQueriedFrom = 0;
   }
 
+  /** The first backslash at or after `i` (Infinity: none); cached for queries at increasing positions. */
   private backslashFrom(i: number): number {
-    if (this.nextBackslash !== Infinity && this.nextBackslash < i) {
+    if (i < this.backslashQueriedFrom || (this.nextBackslash !== Infinity && this.nextBackslash < i)) {
       const b = this.s.indexOf('\\', i);
       this.nextBackslash = b < 0 ? Infinity : b;
+      this.backslashQueriedFrom = i;
     }
     return this.nextBackslash;
   }

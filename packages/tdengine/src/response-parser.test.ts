@@ -80,7 +80,9 @@ describe('ResponseParser', () => {
 
   it('streams: rows come out before the body is complete', () => {
     const p = new ResponseParser();
-    p.write('{"code":0,"column_meta":[["ts","TIMESTAMP",8],["v","BIGINT",8]],"data":[["2022-01-01T00:00:00.000Z",1],["2022-01-01T00:00:00.001Z",2]');
+    p.write(
+      '{"code":0,"column_meta":[["ts","TIMESTAMP",8],["v","BIGINT",8]],"data":[["2022-01-01T00:00:00.000Z",1],["2022-01-01T00:00:00.001Z",2]',
+    );
     expect(p.inData).toBe(true);
     expect(p.takeRows()).toEqual([
       ['2022-01-01T00:00:00.000Z', '1'],
@@ -109,7 +111,10 @@ describe('ResponseParser', () => {
   });
 
   it('tolerates whitespace between tokens', () => {
-    const { rows } = feed('{ "code" : 0 ,\n "column_meta" : [ ["a","INT",4] , ["j","JSON",4095] ] , "data" : [ [ 1 , { "k" : 1 } ] , [ -2 , null ] ] , "rows" : 2 }\n', [30, 60]);
+    const { rows } = feed(
+      '{ "code" : 0 ,\n "column_meta" : [ ["a","INT",4] , ["j","JSON",4095] ] , "data" : [ [ 1 , { "k" : 1 } ] , [ -2 , null ] ] , "rows" : 2 }\n',
+      [30, 60],
+    );
     expect(rows).toEqual([
       ['1', '{ "k" : 1 }'],
       ['-2', null],
@@ -149,5 +154,66 @@ describe('ResponseParser', () => {
       '<html>502 Bad Gateway</html>',
     ];
     for (const b of bad) expect(() => feed(b, []), b).toThrow(ResponseFormatError);
+  });
+});
+
+describe('ResponseParser raw mode and the export encoder', () => {
+  it('gives token positions that the export turns into the same td-jsonl as the value path, whatever the cuts', async () => {
+    const { batchEncoder } = await import('./export.ts');
+    const { tdJsonEncoder } = await import('./values.ts');
+    const { parseTdType } = await import('./types.ts');
+    const meta = feed(ALL_TYPES, []).p.columns!;
+    const columns = meta.map((m) => ({ name: m.name, type: parseTdType(m.type, m.length) }));
+    const encoders = columns.map((c) => tdJsonEncoder(c.type, 'ns'));
+    const expected = EXPECTED.map((row) => `[${row.map((v, i) => encoders[i]!(v)).join(',')}]\n`).join('');
+    const encode = batchEncoder(columns, 'ns', 'test');
+    for (const step of [1, 7, 64, ALL_TYPES.length]) {
+      const p = new ResponseParser({ raw: true });
+      let text = '';
+      for (let i = 0; i < ALL_TYPES.length; i += step) {
+        p.write(ALL_TYPES.slice(i, i + step));
+        text += encode(p.takeRaw()).text;
+      }
+      p.end();
+      text += encode(p.takeRaw()).text;
+      expect(text, `step ${step}`).toBe(expected);
+    }
+  });
+
+  it('copies a run of spaced tokens value by value, never with a line feed', async () => {
+    const { batchEncoder } = await import('./export.ts');
+    const { parseTdType } = await import('./types.ts');
+    const p = new ResponseParser({ raw: true });
+    p.write(
+      '{"code":0,"column_meta":[["ts","TIMESTAMP",8],["a","INT",4],["b","VARCHAR",4]],"data":[["1970-01-01T00:00:00.001Z",\n 1 ,\n "x" ]],"rows":1}',
+    );
+    p.end();
+    const enc = batchEncoder(
+      [
+        { name: 'ts', type: parseTdType('TIMESTAMP') },
+        { name: 'a', type: parseTdType('INT') },
+        { name: 'b', type: parseTdType('VARCHAR', 4) },
+      ],
+      'ms',
+      'test',
+    );
+    expect(enc(p.takeRaw())).toEqual({ text: '[1,1,"x"]\n', lastTs: '1' });
+  });
+
+  it('refuses tokens of the wrong shape for the column', async () => {
+    const { batchEncoder } = await import('./export.ts');
+    const { parseTdType } = await import('./types.ts');
+    const p = new ResponseParser({ raw: true });
+    p.write('{"code":0,"column_meta":[["ts","TIMESTAMP",8],["a","INT",4]],"data":[["1970-01-01T00:00:00.001Z","1"]],"rows":1}');
+    p.end();
+    const enc = batchEncoder(
+      [
+        { name: 'ts', type: parseTdType('TIMESTAMP') },
+        { name: 'a', type: parseTdType('INT') },
+      ],
+      'ms',
+      'test',
+    );
+    expect(() => enc(p.takeRaw())).toThrow(/column a/);
   });
 });

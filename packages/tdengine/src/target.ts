@@ -44,7 +44,8 @@ export function parseTdUrl(url: string): TdTarget {
   };
   const user = decode(u.username, 'user name');
   const password = decode(u.password, 'password');
-  if (user === '' || password === '') throw new TdInvalidUrlError('it must carry a user name and a password (http://user:password@host:6041)');
+  if (user === '' || password === '')
+    throw new TdInvalidUrlError('it must carry a user name and a password (http://user:password@host:6041)');
   // WHATWG URLs drop a scheme's default port: http://h and http://h:80 both mean taosAdapter's 6041
   const port = u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 6041;
   const basePath = u.pathname.replace(/\/+$/, '');

@@ -1,16 +1,22 @@
 /**
- * Reading td-jsonl (README.md): one JSON array per line, parsed losslessly (numbers keep
- * their text) by the same scanner as REST responses. Input may be cut anywhere.
+ * Reading td-jsonl (README.md): one JSON array of scalars per line, checked by the same
+ * lossless scanner as REST responses. Input may be cut anywhere. Lines come out either as
+ * token positions ({@link TdJsonLineReader.pushRaw}, what imports use: nothing allocated per
+ * value) or as values ({@link TdJsonLineReader.push}).
  */
 
 import { TdInvalidInputError } from './errors.ts';
-import { INCOMPLETE, JsonScanner, JsonSyntaxError, describeChar, skipWs } from './json-scan.ts';
+import { INCOMPLETE, JsonScanner, JsonSyntaxError, describeChar, isWs, skipWs } from './json-scan.ts';
+import type { RawRowBatch } from './response-parser.ts';
 import type { TdValue } from './types.ts';
 
 export class TdJsonLineReader {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
-  private readonly scanner = new JsonScanner();
+  /** The scanner of the text of the last batch (its backslash cache serves the caller too). */
+  readonly scanner = new JsonScanner();
   private carry = '';
+  private starts = new Int32Array(0);
+  private ends = new Int32Array(0);
   /** Lines read so far (for messages). */
   line = 0;
 
@@ -21,8 +27,8 @@ export class TdJsonLineReader {
     private readonly label: string,
   ) {}
 
-  /** Parses the complete lines of a chunk; the rest waits for the next chunk. */
-  push(chunk: Buffer | string): TdValue[][] {
+  /** The complete lines of a chunk as token positions; the rest waits for the next chunk. */
+  pushRaw(chunk: Buffer | string): RawRowBatch {
     let text: string;
     try {
       text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
@@ -32,8 +38,8 @@ export class TdJsonLineReader {
     return this.parse(this.carry.length > 0 ? this.carry + text : text, false);
   }
 
-  /** The end of the input: a last line without a newline is accepted. */
-  end(): TdValue[][] {
+  /** The end of the input (a last line without a newline is accepted). */
+  endRaw(): RawRowBatch {
     let text: string;
     try {
       text = this.decoder.decode();
@@ -43,51 +49,111 @@ export class TdJsonLineReader {
     return this.parse(this.carry + text, true);
   }
 
-  private parse(s: string, final: boolean): TdValue[][] {
+  /** Like {@link pushRaw}, as values. */
+  push(chunk: Buffer | string): TdValue[][] {
+    return this.values(this.pushRaw(chunk));
+  }
+
+  /** Like {@link endRaw}, as values. */
+  end(): TdValue[][] {
+    return this.values(this.endRaw());
+  }
+
+  private values(b: RawRowBatch): TdValue[][] {
     const out: TdValue[][] = [];
+    const sc = this.scanner;
+    for (let r = 0; r < b.rows; r++) {
+      const row: TdValue[] = [];
+      for (let c = 0; c < b.width; c++) {
+        try {
+          sc.scanValue(b.starts[r * b.width + c]!, false);
+        } catch (err) {
+          throw this.invalidValue(err, b.rows - r);
+        }
+        row.push(sc.value);
+      }
+      out.push(row);
+    }
+    return out;
+  }
+
+  /**
+   * The error for a value that failed to decode after its line was read (string escapes are
+   * checked when a value is decoded); `linesBack` counts from the last line read.
+   */
+  invalidValue(err: unknown, linesBack: number): Error {
+    const line = this.line - linesBack + 1;
+    if (err instanceof JsonSyntaxError) return new TdInvalidInputError(`${this.label}: line ${line} is not valid JSON: ${err.message}`);
+    if (err instanceof TdInvalidInputError) return new TdInvalidInputError(`${this.label}: line ${line}: ${err.message}`);
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  private parse(s: string, final: boolean): RawRowBatch {
     const sc = this.scanner;
     sc.reset(s);
     const n = s.length;
+    const width = this.width;
+    let rows = 0;
     let pos = 0;
     for (;;) {
       const nl = s.indexOf('\n', pos);
       if (nl < 0 && !(final && pos < n)) break;
       const lineEnd = nl < 0 ? n : nl;
       this.line++;
-      if (lineEnd > pos) out.push(this.row(sc, s, pos, lineEnd));
-      else throw this.bad('is empty');
+      if (lineEnd === pos) throw this.bad('is empty');
+      const base = rows * width;
+      if (this.starts.length < base + width) {
+        const size = Math.max(1024, (base + width) * 2);
+        const starts = new Int32Array(size);
+        const ends = new Int32Array(size);
+        starts.set(this.starts.subarray(0, base));
+        ends.set(this.ends.subarray(0, base));
+        this.starts = starts;
+        this.ends = ends;
+      }
+      this.row(sc, s, pos, lineEnd, base);
+      rows++;
       pos = lineEnd + 1;
       if (nl < 0) break;
     }
     this.carry = pos < n ? s.slice(pos) : '';
-    return out;
+    return { text: s, starts: this.starts, ends: this.ends, rows, width, spaced: false };
   }
 
   private bad(what: string): TdInvalidInputError {
     return new TdInvalidInputError(`${this.label}: line ${this.line} ${what}`);
   }
 
-  private row(sc: JsonScanner, s: string, start: number, end: number): TdValue[] {
-    const row: TdValue[] = new Array<TdValue>(this.width);
+  private row(sc: JsonScanner, s: string, start: number, end: number, base: number): void {
+    const starts = this.starts;
+    const ends = this.ends;
     try {
-      let j = skipWs(s, start, end);
-      if (s.charCodeAt(j) !== 0x5b) throw this.bad(`does not start with '[' (${describeChar(s.charCodeAt(j))})`);
-      j = skipWs(s, j + 1, end);
+      let j = start;
+      if (isWs(s.charCodeAt(j))) j = skipWs(s, j, end);
+      if (s.charCodeAt(j) !== 0x5b) throw this.bad(`does not start with '[' (${describeChar(j < end ? s.charCodeAt(j) : NaN)})`);
+      j++;
+      if (isWs(s.charCodeAt(j))) j = skipWs(s, j, end);
       let col = 0;
-      if (s.charCodeAt(j) !== 0x5d) {
+      if (j < end && s.charCodeAt(j) === 0x5d) {
+        // an empty array
+      } else {
         for (;;) {
           if (j >= end) throw this.bad('is cut off');
           const first = s.charCodeAt(j);
           // td-jsonl values are scalars (a JSON tag is a string holding its JSON text)
           if (first === 0x5b || first === 0x7b) throw this.bad(`has a nested array or object in value ${col + 1}`);
-          const next = sc.scanValue(j, false);
+          const next = sc.skipValue(j);
           if (next === INCOMPLETE || next > end) throw this.bad('is cut off');
           if (col >= this.width) throw this.bad(`has more than ${this.width} values`);
-          row[col++] = sc.value;
-          j = skipWs(s, next, end);
+          starts[base + col] = j;
+          ends[base + col] = next;
+          col++;
+          j = next;
+          if (isWs(s.charCodeAt(j))) j = skipWs(s, j, end);
           const c = s.charCodeAt(j);
           if (j < end && c === 0x2c) {
-            j = skipWs(s, j + 1, end);
+            j++;
+            if (isWs(s.charCodeAt(j))) j = skipWs(s, j, end);
             continue;
           }
           if (j < end && c === 0x5d) break;
@@ -96,7 +162,6 @@ export class TdJsonLineReader {
       }
       if (skipWs(s, j + 1, end) !== end) throw this.bad(`has text after the array`);
       if (col !== this.width) throw this.bad(`has ${col} values, expected ${this.width}`);
-      return row;
     } catch (err) {
       if (err instanceof JsonSyntaxError) throw this.bad(`is not valid JSON: ${err.message}`);
       throw err;

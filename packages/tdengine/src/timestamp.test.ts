@@ -52,6 +52,21 @@ describe('rfc3339ToEpoch', () => {
     }
   });
 
+  it('converts JSON string tokens in place, with the same results', () => {
+    const conv = rfc3339ToEpochConverter('ns');
+    const text =
+      '["2262-04-11T23:47:16.854775807Z","1969-12-31T23:59:58.999999999Z","2022-07-30T06:44:40.32Z","2022-06-29T13:50:55.401+08:00"]';
+    const tokens = text.slice(1, -1).split(',');
+    let at = 1;
+    const got = tokens.map((t) => {
+      const v = conv.token(text, at, at + t.length);
+      at += t.length + 1;
+      return v;
+    });
+    expect(got).toEqual(['9223372036854775807', '-1000000001', '1659163480320000000', '1656481855401000000']);
+    expect(() => conv.token('123', 0, 3)).toThrow(RangeError);
+  });
+
   it('computes civil dates both ways', () => {
     for (const d of [-719468, -1, 0, 1, 19172, 365242]) expect(daysFromCivil(...civilFromDays(d))).toBe(d);
     expect(daysFromCivil(2000, 3, 1)).toBe(11017);

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { TdInvalidInputError } from './errors.ts';
 import { quoteIdent, quoteQualified, quoteString } from './quote.ts';
 import { parseTdType, type TdType, typeSql } from './types.ts';
-import { sqlLiteralEncoder, tdJsonEncoder, toCanonical } from './values.ts';
+import { JsonScanner } from './json-scan.ts';
+import { sqlLiteralEncoder, sqlTokenEncoder, tdJsonEncoder, toCanonical } from './values.ts';
 
 const t = (name: string, length = 0): TdType => parseTdType(name, length);
 
@@ -119,5 +120,42 @@ describe('SQL literals of canonical values', () => {
     expect(() => lit('DECIMAL(20,4)', '1e5')).toThrow(TdInvalidInputError);
     expect(lit('JSON', '{"k":"it\'s"}')).toBe(`'{"k":"it\\'s"}'`);
     expect(lit('BOOL', true)).toBe('true');
+  });
+});
+
+describe('SQL literals straight from td-jsonl tokens', () => {
+  const cases: [string, string[], number?][] = [
+    ['BIGINT', ['-9223372036854775807', '0', 'null', '"12"']],
+    ['BIGINT UNSIGNED', ['18446744073709551615', '7']],
+    ['TIMESTAMP', ['1626164208000123456', '-1']],
+    ['BOOL', ['true', 'false', 'null']],
+    ['FLOAT', ['3.4028235e+38', '1e-45', '10.123', '-0', '100', '10.123']],
+    ['DOUBLE', ['1e-300', '0.1', '-0', '100', '1.7976931348623157e+308']],
+    ['NCHAR', ['"plain"', '"it\'s"', '"esc\\"aped\\\\ \\n"', '""', '"😀中文"', '"\\u0001"'], 16],
+    ['VARBINARY', ['"00ff00"', '""', '"ABCDEF"'], 16],
+    ['GEOMETRY', ['"0101000000000000000000f03f0000000000000040"'], 64],
+    ['DECIMAL(20,4)', ['"-1.5000"']],
+    ['JSON', ['"{\\"k\\":\\"v\\"}"', 'null'], 4095],
+  ];
+  it('gives what the value path gives, for every type', () => {
+    for (const [type, tokens, len] of cases) {
+      const tt = t(type, len ?? 0);
+      const viaToken = sqlTokenEncoder(tt);
+      const viaValue = sqlLiteralEncoder(tt);
+      const line = `[${tokens.join(',')}]`;
+      const sc = new JsonScanner();
+      sc.reset(line);
+      let i = 1;
+      for (const tok of tokens) {
+        const a = line.indexOf(tok, i);
+        const b = a + tok.length;
+        sc.scanValue(a, false);
+        const value = sc.value;
+        if (type === 'BIGINT' && tok === '"12"') {
+          expect(() => viaToken(line, a, b, sc)).toThrow(TdInvalidInputError);
+        } else expect(viaToken(line, a, b, sc), `${type} ${tok}`).toBe(viaValue(value));
+        i = b;
+      }
+    }
   });
 });

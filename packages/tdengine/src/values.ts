@@ -15,12 +15,14 @@ import { quoteString } from './quote.ts';
 import { rfc3339ToEpochConverter } from './timestamp.ts';
 import type { Precision, RawValue, TdType, TdValue } from './types.ts';
 import { wkbHexToWkt } from './wkb.ts';
+import type { JsonScanner } from './json-scan.ts';
 
 const INTEGER = /^-?\d+$/;
 const UNSIGNED = /^\d+$/;
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const DECIMAL = /^-?\d+(?:\.\d+)?$/;
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+const NEEDS_SQL_ESCAPE = /['\u0000-\u001f]/;
 
 function wrongValue(type: TdType, v: unknown, what: string): TdInvalidInputError {
   const shown = typeof v === 'string' ? JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}...` : v) : String(v);
@@ -191,5 +193,120 @@ export function sqlLiteralEncoder(type: TdType): SqlLiteralEncoder {
         if (typeof v !== 'string') throw wrongValue(type, v, 'expects WKB hex');
         return quoteString(wkbHexToWkt(v));
       };
+  }
+}
+
+/**
+ * Encodes a td-jsonl token (`s[a, b)`, as written) of one column type as an SQL literal,
+ * copying it where it already is one: integers, timestamps, booleans and DOUBLEs go through
+ * as text after a character check, strings without escapes or apostrophes are re-quoted by
+ * slicing. Anything else takes the value path ({@link sqlLiteralEncoder}).
+ */
+export type SqlTokenEncoder = (s: string, a: number, b: number, sc: JsonScanner) => string;
+
+function isIntegerToken(s: string, a: number, b: number, signed: boolean): boolean {
+  let i = a;
+  if (signed && s.charCodeAt(i) === 0x2d) i++;
+  if (i >= b) return false;
+  for (; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+function isNumberStart(c: number): boolean {
+  return c === 0x2d || (c >= 0x30 && c <= 0x39);
+}
+
+function isHexContent(s: string, a: number, b: number): boolean {
+  if ((b - a) % 2 !== 0) return false;
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i) | 0x20;
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+}
+
+/** Memo of FLOAT literals: measurements repeat values a lot and the conversion is not free. */
+const FLOAT_CACHE_MAX = 1 << 16;
+
+export function sqlTokenEncoder(type: TdType): SqlTokenEncoder {
+  const slow = sqlLiteralEncoder(type);
+  const viaValue: SqlTokenEncoder = (s, a, b, sc) => {
+    sc.scanValue(a, false);
+    return slow(sc.value);
+  };
+  const isNull = (s: string, a: number): boolean => s.charCodeAt(a) === 0x6e;
+  switch (type.name) {
+    case 'TIMESTAMP':
+    case 'TINYINT':
+    case 'SMALLINT':
+    case 'INT':
+    case 'BIGINT':
+    case 'TINYINT UNSIGNED':
+    case 'SMALLINT UNSIGNED':
+    case 'INT UNSIGNED':
+    case 'BIGINT UNSIGNED': {
+      const signed = !type.name.endsWith('UNSIGNED');
+      return (s, a, b) => {
+        if (isNull(s, a)) return 'NULL';
+        if (isIntegerToken(s, a, b, signed)) return s.slice(a, b);
+        throw wrongValue(type, s.slice(a, b), signed ? 'expects an integer' : 'expects an unsigned integer');
+      };
+    }
+    case 'BOOL':
+      return (s, a, b) => {
+        const c = s.charCodeAt(a);
+        if (c === 0x74 || c === 0x66 || c === 0x6e) return c === 0x74 ? 'true' : c === 0x66 ? 'false' : 'NULL';
+        throw wrongValue(type, s.slice(a, b), 'expects true or false');
+      };
+    case 'DOUBLE':
+      return (s, a, b, sc) => {
+        if (isNull(s, a)) return 'NULL';
+        if (!isNumberStart(s.charCodeAt(a))) throw wrongValue(type, s.slice(a, b), 'expects a number');
+        for (let i = a; i < b; i++) {
+          const d = s.charCodeAt(i);
+          if (d === 0x65 || d === 0x45) return viaValue(s, a, b, sc); // exponent: check the range
+          if (d === 0x2e) return s.slice(a, b);
+        }
+        return viaValue(s, a, b, sc);
+      };
+    case 'FLOAT': {
+      const cache = new Map<string, string>();
+      return (s, a, b, sc) => {
+        if (isNull(s, a)) return 'NULL';
+        if (!isNumberStart(s.charCodeAt(a))) throw wrongValue(type, s.slice(a, b), 'expects a number');
+        const text = s.slice(a, b);
+        const hit = cache.get(text);
+        if (hit !== undefined) return hit;
+        const lit = viaValue(s, a, b, sc);
+        if (cache.size >= FLOAT_CACHE_MAX) cache.clear();
+        cache.set(text, lit);
+        return lit;
+      };
+    }
+    case 'VARCHAR':
+    case 'NCHAR':
+    case 'JSON':
+      return (s, a, b, sc) => {
+        if (isNull(s, a)) return 'NULL';
+        if (s.charCodeAt(a) === 0x22 && !sc.hasBackslash(a + 1, b - 1)) {
+          const content = s.slice(a + 1, b - 1);
+          // valid JSON has no raw control characters in strings; this one is checked anyway
+          if (!NEEDS_SQL_ESCAPE.test(content)) return `'${content}'`;
+        }
+        return viaValue(s, a, b, sc);
+      };
+    case 'VARBINARY':
+    case 'BLOB':
+      return (s, a, b, sc) => {
+        if (isNull(s, a)) return 'NULL';
+        if (s.charCodeAt(a) === 0x22 && isHexContent(s, a + 1, b - 1)) return `'\\x${s.slice(a + 1, b - 1)}'`;
+        return viaValue(s, a, b, sc);
+      };
+    case 'GEOMETRY':
+    case 'DECIMAL':
+      return viaValue;
   }
 }

@@ -217,7 +217,6 @@ async function main(): Promise<void> {
     sent.close();
     out(`server  ingest (prebuilt INSERT text):  ${rate(total, ingestMs)}`);
     out(`ratios  import/server-ingest ${(ingestMs / importMs).toFixed(2)}, export/server-serve ${(serveMs / export1Ms).toFixed(2)}`);
-
   } finally {
     c.close();
     clearInterval(rssTimer);

@@ -242,7 +242,13 @@ describe('TdClient against broken responses', () => {
       'invalid UTF-8',
       (res) => {
         res.writeHead(200);
-        res.end(Buffer.concat([Buffer.from('{"code":0,"column_meta":[["s","VARCHAR",8]],"data":[["'), Buffer.from([0xc3, 0x28]), Buffer.from('"]],"rows":1}')]));
+        res.end(
+          Buffer.concat([
+            Buffer.from('{"code":0,"column_meta":[["s","VARCHAR",8]],"data":[["'),
+            Buffer.from([0xc3, 0x28]),
+            Buffer.from('"]],"rows":1}'),
+          ]),
+        );
       },
       (e) => expect(e.message).toMatch(/UTF-8/),
     ],

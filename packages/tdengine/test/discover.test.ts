@@ -22,7 +22,9 @@ beforeAll(async () => {
   const c = td.client;
   await c.exec("CREATE DATABASE `Disc One` PRECISION 'us' KEEP 3650 BUFFER 64");
   await c.exec("CREATE DATABASE d2 PRECISION 'ns'");
-  await c.exec('CREATE STABLE `Disc One`.meters (ts TIMESTAMP, current FLOAT, voltage INT) TAGS (location NCHAR(20), gid BIGINT, since TIMESTAMP, f DOUBLE)');
+  await c.exec(
+    'CREATE STABLE `Disc One`.meters (ts TIMESTAMP, current FLOAT, voltage INT) TAGS (location NCHAR(20), gid BIGINT, since TIMESTAMP, f DOUBLE)',
+  );
   await c.exec('CREATE STABLE `Disc One`.`empty stb` (ts TIMESTAMP, v INT) TAGS (t INT)');
   await c.exec('CREATE TABLE `Disc One`.n1 (ts TIMESTAMP, v VARCHAR(8))');
   await c.exec('CREATE TABLE `Disc One`.`n 2` (ts TIMESTAMP, v VARCHAR(8))');

@@ -161,7 +161,7 @@ describe('import faults', () => {
 
   it('a statement refused as too long fails the import with TdError 537 (permanent)', async () => {
     const text = await exported();
-    await td.client.exec('CREATE DATABASE IF NOT EXISTS f2 PRECISION \'us\'');
+    await td.client.exec("CREATE DATABASE IF NOT EXISTS f2 PRECISION 'us'");
     await td.client.exec('CREATE STABLE IF NOT EXISTS f2.st (ts TIMESTAMP, v DOUBLE, s NCHAR(8)) TAGS (g INT)');
     td.server.faults.sqlTooLong({ times: 1, match: 'INSERT INTO' });
     const err = await importRows({
@@ -181,7 +181,7 @@ describe('import faults', () => {
 
   it('a dropped connection during an INSERT fails the import; replaying it completes the table', async () => {
     const text = await exported();
-    await td.client.exec('CREATE DATABASE IF NOT EXISTS f3 PRECISION \'us\'');
+    await td.client.exec("CREATE DATABASE IF NOT EXISTS f3 PRECISION 'us'");
     await td.client.exec('CREATE TABLE IF NOT EXISTS f3.t (ts TIMESTAMP, v DOUBLE, s NCHAR(8))');
     td.server.faults.dropConnection({}, { times: 1, match: 'INSERT INTO' });
     const opts = { client: td.client, db: 'f3', table: { name: 't' }, columns, maxStatementBytes: 16 * 1024 };

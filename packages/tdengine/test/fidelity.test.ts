@@ -113,7 +113,9 @@ async function createSource(c: TdClient, db: string, p: Precision): Promise<void
     `'{"big":1e300}'`,
   ];
   for (const [i, j] of jsons.entries()) {
-    await c.exec(`INSERT INTO \`${db}\`.\`j_${i}\` USING \`${db}\`.\`st_json\` TAGS (${j}) VALUES (${TIMES[p][1]}, ${i}) (${TIMES[p][3]}, NULL)`);
+    await c.exec(
+      `INSERT INTO \`${db}\`.\`j_${i}\` USING \`${db}\`.\`st_json\` TAGS (${j}) VALUES (${TIMES[p][1]}, ${i}) (${TIMES[p][3]}, NULL)`,
+    );
   }
 }
 
@@ -189,7 +191,13 @@ async function restore(c: TdClient, b: Backup, db: string, multiTable: boolean):
   }
   for (const nt of b.normals) {
     await createNormalTable(c, db, nt.name, nt.schema.columns);
-    const res = await importRows({ client: c, db, table: { name: nt.name }, columns: nt.schema.columns, source: textSource(b.data.get(nt.name)!, 1000) });
+    const res = await importRows({
+      client: c,
+      db,
+      table: { name: nt.name },
+      columns: nt.schema.columns,
+      source: textSource(b.data.get(nt.name)!, 1000),
+    });
     expect(res.rows).toBe(b.rows.get(nt.name));
   }
 }
@@ -236,10 +244,12 @@ describe('td-jsonl content', () => {
   it('writes int64 extremes as bare digits, timestamps as epochs, hex, JSON text, null vs ""', async () => {
     const c = td.client;
     await c.exec("CREATE DATABASE jl PRECISION 'ns'");
-    await c.exec('CREATE TABLE jl.t (ts TIMESTAMP, i BIGINT, u BIGINT UNSIGNED, s NCHAR(4), e VARCHAR(4), b VARBINARY(4), f FLOAT, d DOUBLE)');
+    await c.exec(
+      'CREATE TABLE jl.t (ts TIMESTAMP, i BIGINT, u BIGINT UNSIGNED, s NCHAR(4), e VARCHAR(4), b VARBINARY(4), f FLOAT, d DOUBLE)',
+    );
     await c.exec(
       "INSERT INTO jl.t VALUES (9223372036854775806, -9223372036854775807, 18446744073709551615, '😀', '', '\\x0000', 3.4028234663852886e38, 0.1)" +
-        " (1, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+        ' (1, NULL, NULL, NULL, NULL, NULL, NULL, NULL)',
     );
     const { columns } = await describeTable(c, 'jl', 't');
     const ex = exportRows({ client: c, db: 'jl', table: 't', columns, precision: 'ns', to: 9223372036854775807n });

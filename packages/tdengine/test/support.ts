@@ -15,7 +15,10 @@ export interface TestTd {
   close(): Promise<void>;
 }
 
-export async function startTestTd(serverOpts: TdengineTestServerOptions = {}, clientOpts: Omit<TdClientOptions, 'url'> = {}): Promise<TestTd> {
+export async function startTestTd(
+  serverOpts: TdengineTestServerOptions = {},
+  clientOpts: Omit<TdClientOptions, 'url'> = {},
+): Promise<TestTd> {
   const server = await startTdengineTestServer({ port: 0, ...serverOpts });
   const clients: TdClient[] = [];
   const newClient = (opts: Omit<TdClientOptions, 'url'> & { url?: string } = {}): TdClient => {
@@ -79,15 +82,12 @@ export async function startRecordingProxy(targetPort: number): Promise<Recording
   const agent = new Agent({ keepAlive: true });
   let connections = 0;
   const server = createServer((req, res) => {
-    const up = request(
-      { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers, agent },
-      (upRes) => {
-        exchanges.push({ path: req.url ?? '', requestHeaders: req.headers, status: upRes.statusCode ?? 0, responseHeaders: upRes.headers });
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-        upRes.on('error', () => res.destroy());
-      },
-    );
+    const up = request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers, agent }, (upRes) => {
+      exchanges.push({ path: req.url ?? '', requestHeaders: req.headers, status: upRes.statusCode ?? 0, responseHeaders: upRes.headers });
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      upRes.pipe(res);
+      upRes.on('error', () => res.destroy());
+    });
     up.on('error', () => res.destroy());
     req.pipe(up);
   });

@@ -1,11 +1,12 @@
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { audit, getBackup } from '@bk/catalog';
-import { ConflictError, NotFoundError, codecExtension } from '@bk/core';
+import { ConflictError, ForbiddenError, NotFoundError, codecExtension } from '@bk/core';
 import { type Platform, loadManifest, openObject } from '@bk/platform';
 import { ZipArchive } from 'archiver';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { hasScope } from '../plugins/auth.ts';
 import { errorSchema, idParam } from '../schemas.ts';
 
 /**
@@ -25,10 +26,12 @@ export function downloadRoutes(platform: Platform): FastifyPluginAsyncZod {
           params: idParam,
           querystring: z.object({ decrypt: z.enum(['true', 'false']).default('false') }).strict(),
           // 200 is a streamed application/zip body (not JSON; never serialised).
-          response: { 200: z.unknown().describe('application/zip'), 401: errorSchema, 404: errorSchema, 409: errorSchema },
+          response: { 200: z.unknown().describe('application/zip'), 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema },
         },
       },
       async (req, reply) => {
+        // Plain data is what a restore would write: it needs the restore scope (checked first).
+        if (req.query.decrypt === 'true' && !hasScope(req.principal, 'restore')) throw new ForbiddenError('?decrypt=true needs the "restore" scope');
         const b = await getBackup(platform.db, req.params.id);
         if (!b) throw new NotFoundError(`backup ${req.params.id} not found`);
         if (b.status !== 'succeeded') throw new ConflictError(`backup ${b.id} is ${b.status}; only succeeded backups can be downloaded`, 'backup_not_downloadable');
