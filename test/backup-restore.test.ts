@@ -318,6 +318,20 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
     expect((await stack.app.inject({ method: 'GET', url: '/v1/audit?cursor=abc', headers: stack.auth })).statusCode).toBe(400);
   });
 
+  it('exposes Prometheus metrics for backups, restores, verification and queues', async () => {
+    expect((await stack.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
+    const res = await stack.app.inject({ method: 'GET', url: '/metrics', headers: stack.auth });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/plain/);
+    const m = res.body;
+    expect(m).toMatch(/bk_backups\{source="pg-main",type="database",status="succeeded"\} [1-9]/);
+    expect(m).toMatch(/bk_restores\{source="pg-main",status="succeeded"\} [1-9]/);
+    expect(m).toMatch(/bk_backup_last_success_timestamp_seconds\{source="pg-main"\} \d{10}/);
+    expect(m).toMatch(/bk_backup_verification\{source="pg-main",status="corrupted"\} 1/);
+    expect(m).toMatch(/bk_queue_jobs\{queue="export",state="completed"\} [1-9]/);
+    expect(m).toMatch(/bk_queue_workers\{queue="export"\} [1-9]/);
+  });
+
   it('shows the work in Bull Board', async () => {
     const basic = `Basic ${Buffer.from(`ops:${stack.apiKey}`).toString('base64')}`;
     const res = await stack.app.inject({

@@ -14,6 +14,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { downloadRoutes } from './routes/download.ts';
 import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { restoreRoutes } from './routes/restores.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
@@ -64,6 +65,7 @@ export async function buildApp(deps: AppDeps) {
   });
 
   await app.register(healthRoutes(platform));
+  await app.register(metricsRoutes(platform, auth));
 
   await app.register(
     async (v1) => {
