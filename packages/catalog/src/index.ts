@@ -5,3 +5,4 @@ export * from './restores.ts';
 export * from './schedules.ts';
 export * from './reports.ts';
 export * from './api-keys.ts';
+export * from './rescan.ts';

@@ -82,3 +82,4 @@ export * from './outcomes.ts';
 export * from './cleanup.ts';
 export * from './retention.ts';
 export * from './schedules.ts';
+export * from './rescan.ts';

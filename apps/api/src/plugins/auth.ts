@@ -48,6 +48,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
   'POST /v1/schedules/:id/run': 'backup',
   'POST /v1/schedules/presets/standard': 'admin',
   'POST /v1/cleanup': 'admin',
+  'POST /v1/catalog/rescan': 'admin',
   'GET /v1/storage/usage': 'read',
   'GET /v1/recovery-objectives': 'read',
   'GET /v1/audit': 'admin',

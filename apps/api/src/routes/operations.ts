@@ -1,6 +1,6 @@
 import { audit, recoveryFigures, storageUsage } from '@bk/catalog';
 import { enqueue } from '@bk/core';
-import { type Platform, planCleanup } from '@bk/platform';
+import { type Platform, planCleanup, rescanCatalog } from '@bk/platform';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorSchema } from '../schemas.ts';
@@ -67,6 +67,28 @@ export function operationRoutes(platform: Platform): FastifyPluginAsyncZod {
         await audit(platform.db, { actor: req.principal?.actor ?? 'anonymous', action: 'cleanup.run', target: source ?? null, address: req.ip, outcome: 'ok' });
         return reply.status(202).send({ id, status: 'queued' });
       },
+    );
+
+    app.post(
+      '/catalog/rescan',
+      {
+        schema: {
+          tags: ['catalog'],
+          summary: 'Rebuild backup records from the manifests in storage (idempotent; deletes nothing)',
+          body: z.object({}).strict().optional(),
+          response: {
+            200: z.object({
+              manifests: z.number(),
+              created: z.array(z.string()),
+              unchanged: z.number(),
+              problems: z.array(z.object({ key: z.string(), problem: z.string() })),
+              missingInStorage: z.array(z.string()),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => rescanCatalog(platform, req.principal?.actor ?? 'anonymous'),
     );
 
     app.get(
