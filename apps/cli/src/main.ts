@@ -162,6 +162,146 @@ program
   });
 
 program
+  .command('verify')
+  .description('verify a backup: re-read every object (size, SHA-256, decryption, row counts)')
+  .argument('<backupId>')
+  .option('-w, --wait', 'wait for the result', false)
+  .action(async (id: string, o: { wait: boolean }) => {
+    await client().post(`/v1/backups/${id}/verify`, {});
+    if (!o.wait) return void process.stdout.write(`${id} verification queued\n`);
+    for (;;) {
+      const b = await client().get<{ verification?: { status: string; problems?: { key: string; problem: string }[] } }>(`/v1/backups/${id}`);
+      const v = b.verification;
+      if (v && v.status !== 'running') {
+        if (json()) out(v);
+        else {
+          process.stdout.write(`${id} ${v.status}\n`);
+          for (const p of v.problems ?? []) process.stdout.write(`  ${p.key}: ${p.problem}\n`);
+        }
+        if (v.status !== 'verified') process.exitCode = 1;
+        return;
+      }
+      await sleep(1000);
+    }
+  });
+
+program
+  .command('cancel')
+  .description('cancel a running backup (bk_...) or restore (rs_...)')
+  .argument('<id>')
+  .action(async (id: string) => {
+    const kind = id.startsWith('rs_') ? 'restores' : 'backups';
+    const r = await client().post<{ id: string; status: string }>(`/v1/${kind}/${id}/cancel`, {});
+    if (json()) out(r);
+    else process.stdout.write(`${r.id} ${r.status}\n`);
+  });
+
+program
+  .command('download')
+  .description('download a backup as one zip')
+  .argument('<backupId>')
+  .requiredOption('-o, --output <file>', 'where to write the zip')
+  .option('--decrypt', 'decrypted, decompressed table files (needs the restore scope)', false)
+  .action(async (id: string, o: { output: string; decrypt: boolean }) => {
+    const bytes = await client().download(`/v1/backups/${id}/download${o.decrypt ? '?decrypt=true' : ''}`, o.output);
+    if (json()) out({ id, file: o.output, bytes });
+    else process.stdout.write(`${o.output}: ${bytes} bytes\n`);
+  });
+
+const schedules = program.command('schedules').description('list and manage schedules');
+schedules
+  .command('list', { isDefault: true })
+  .description('schedules with next runs and problems')
+  .action(async () => {
+    const r = await client().get<{ items: Record<string, unknown>[] }>('/v1/schedules');
+    if (json()) return out(r);
+    printTable(r.items, ['id', 'name', 'source', 'type', 'cron', 'timezone', 'enabled', 'nextRunAt', 'problem']);
+  });
+schedules
+  .command('create')
+  .description('create a schedule')
+  .requiredOption('--name <name>')
+  .requiredOption('--cron <expr>', 'cron expression (5 fields, or 6 with seconds)')
+  .option('--tz <zone>', 'IANA time zone', 'UTC')
+  .option('--source <name>')
+  .option('-t, --type <type>', 'full, database, table, incremental', 'full')
+  .option('--cleanup', 'a cleanup schedule instead of a backup schedule', false)
+  .option('--keep-last <n>', 'retention: keep the newest N', (v) => Number.parseInt(v, 10))
+  .option('--max-age-days <n>', 'retention: keep D days', (v) => Number.parseInt(v, 10))
+  .option('--disabled', 'create it disabled', false)
+  .action(async (o: Record<string, unknown>) => {
+    const retention: Record<string, number> = {};
+    if (o.keepLast !== undefined) retention.keepLast = o.keepLast as number;
+    if (o.maxAgeDays !== undefined) retention.maxAgeDays = o.maxAgeDays as number;
+    const body: Record<string, unknown> = { name: o.name, cron: o.cron, timezone: o.tz, enabled: !o.disabled, retention };
+    if (o.cleanup) body.kind = 'cleanup';
+    else Object.assign(body, { source: o.source, type: o.type });
+    const r = await client().post<Record<string, unknown>>('/v1/schedules', body);
+    if (json()) return out(r);
+    process.stdout.write(`${String(r.id)} created; next run ${String(r.nextRunAt)}\n`);
+  });
+for (const verb of ['enable', 'disable', 'run'] as const) {
+  schedules
+    .command(verb)
+    .argument('<id>')
+    .description(`${verb} a schedule`)
+    .action(async (id: string) => {
+      const r = await client().post<Record<string, unknown>>(`/v1/schedules/${id}/${verb}`, {});
+      if (json()) return out(r);
+      process.stdout.write(`${String(r.id)} ${verb === 'run' ? String(r.status) : verb + 'd'}\n`);
+    });
+}
+schedules
+  .command('delete')
+  .argument('<id>')
+  .action(async (id: string) => {
+    const r = await client().request<Record<string, unknown>>('DELETE', `/v1/schedules/${id}`);
+    if (json()) return out(r);
+    process.stdout.write(`${id} deleted\n`);
+  });
+
+program
+  .command('cleanup')
+  .description('apply retention (use --dry-run to see what would be deleted and why)')
+  .option('--dry-run', 'list only', false)
+  .option('--source <name>')
+  .action(async (o: { dryRun: boolean; source?: string }) => {
+    const r = await client().post<{ items?: Record<string, unknown>[]; id?: string; status?: string }>('/v1/cleanup', {
+      dryRun: o.dryRun,
+      ...(o.source ? { source: o.source } : {}),
+    });
+    if (json()) return out(r);
+    if (r.items) printTable(r.items.map((i) => ({ ...i, reasons: (i.reasons as string[]).join('; ') })), ['id', 'source', 'status', 'action', 'reasons']);
+    else process.stdout.write(`cleanup ${r.id} ${r.status}\n`);
+  });
+
+const keys = program.command('keys').description('API keys (admin)');
+keys
+  .command('list', { isDefault: true })
+  .action(async () => {
+    const r = await client().get<{ items: Record<string, unknown>[] }>('/v1/keys');
+    if (json()) return out(r);
+    printTable(r.items, ['id', 'name', 'scopes', 'prefix', 'createdAt', 'revokedAt', 'lastUsedAt']);
+  });
+keys
+  .command('create')
+  .requiredOption('--name <name>')
+  .requiredOption('--scope <scope...>', 'read, backup, restore, admin')
+  .action(async (o: { name: string; scope: string[] }) => {
+    const r = await client().post<Record<string, unknown>>('/v1/keys', { name: o.name, scopes: o.scope });
+    if (json()) return out(r);
+    process.stdout.write(`${String(r.id)} created. The key (shown only now): ${String(r.key)}\n`);
+  });
+keys
+  .command('revoke')
+  .argument('<id>')
+  .action(async (id: string) => {
+    const r = await client().request<Record<string, unknown>>('DELETE', `/v1/keys/${id}`);
+    if (json()) return out(r);
+    process.stdout.write(`${id} revoked\n`);
+  });
+
+program
   .command('sources')
   .description('list configured sources and whether they are reachable')
   .action(async () => {
