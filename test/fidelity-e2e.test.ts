@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { buildApp } from '@bk/api';
+import { createLogger, displayName, loadConfig, parseManifest } from '@bk/core';
+import { createPlatform } from '@bk/platform';
 import { compareDatabases } from '@bk/postgres';
+import { parse, stringify } from 'yaml';
 import { testServices } from '@bk/test-utils';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +37,8 @@ describe('fidelity through the platform (file storage, gzip, AES-256-GCM)', () =
     await stack?.close();
   });
 
+  let backupId = '';
+
   it('restores every table, row, sequence, view, function, index and constraint exactly', async () => {
     const b = await stack.app.inject({
       method: 'POST',
@@ -48,6 +55,7 @@ describe('fidelity through the platform (file storage, gzip, AES-256-GCM)', () =
     expect(backup.status, backup.error).toBe('succeeded');
     expect(backup.encryption).toEqual({ keyId: 'k-2026' });
     expect(backup.compression).toEqual({ codec: 'gzip', level: 6 });
+    backupId = b.json().id;
 
     const r = await stack.app.inject({
       method: 'POST',
@@ -61,5 +69,65 @@ describe('fidelity through the platform (file storage, gzip, AES-256-GCM)', () =
     const target = new URL(sourceUrl);
     target.pathname = '/fid_restored';
     expect(await compareDatabases(sourceUrl, target.toString())).toEqual([]);
+  });
+
+  async function readAll(key: string): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const c of await stack.platform.store.get(key)) parts.push(c as Buffer);
+    return Buffer.concat(parts);
+  }
+
+  it('detects a tampered encrypted object before any row reaches the database', async () => {
+    const m = parseManifest((await readAll(`backups/pg-main/${backupId}/manifest.json`)).toString(), 'test');
+    const obj = m.objects.find((o) => o.kind === 'data' && o.rows > 1);
+    expect(obj?.encrypted).toBe(true);
+    const original = await readAll(obj?.key as string);
+    // Flip a byte AND fix up the manifest's size/hash check: only the GCM tag can catch it.
+    const bad = Buffer.from(original);
+    bad[40] = (bad[40] ?? 0) ^ 0x01;
+    await stack.platform.store.put(obj?.key as string, Readable.from([bad]));
+    const { createHash } = await import('node:crypto');
+    const forged = { ...m, objects: m.objects.map((o) => (o.key === obj?.key ? { ...o, sha256: createHash('sha256').update(bad).digest('hex') } : o)) };
+    await stack.platform.store.put(`backups/pg-main/${backupId}/manifest.json`, Readable.from([Buffer.from(JSON.stringify(forged))]));
+    try {
+      const r = await stack.app.inject({
+        method: 'POST',
+        url: '/v1/restores',
+        headers: stack.auth,
+        payload: { backupId, targetDatabase: 'fid_tampered', tables: [displayName(obj?.schemaName as string, obj?.tableName as string)] },
+      });
+      expect(r.statusCode, r.body).toBe(202);
+      const restore = await waitFor<{ status: string; error?: string }>(stack, `/v1/restores/${r.json().id}`, isFinal);
+      expect(restore.status).toBe('failed');
+      expect(restore.error).toMatch(/failed authentication/);
+      const target = new URL(sourceUrl);
+      target.pathname = '/fid_tampered';
+      const c = new pg.Client({ connectionString: target.toString() });
+      await c.connect();
+      try {
+        const q = `SELECT count(*)::int AS n FROM "${obj?.schemaName?.replace(/"/g, '""')}"."${obj?.tableName?.replace(/"/g, '""')}"`;
+        expect((await c.query(q)).rows[0].n).toBe(0);
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await stack.platform.store.put(obj?.key as string, Readable.from([original]));
+      await stack.platform.store.put(`backups/pg-main/${backupId}/manifest.json`, Readable.from([Buffer.from(`${JSON.stringify(m, null, 2)}\n`)]));
+    }
+  });
+
+  it('names the missing key when the master key is no longer configured', async () => {
+    const doc = parse(stack.yaml) as Record<string, unknown>;
+    doc.encryption = { keys: {} };
+    const platform = await createPlatform(loadConfig({ yamlText: stringify(doc), env: stack.env }), createLogger({ name: 'nokey', level: 'silent' }));
+    const app = await buildApp({ platform });
+    try {
+      const r = await app.inject({ method: 'POST', url: '/v1/restores', headers: stack.auth, payload: { backupId, targetDatabase: 'fid_nokey' } });
+      expect(r.statusCode).toBe(409);
+      expect(r.json().error.message).toContain('encryption key "k-2026" is not configured');
+    } finally {
+      await app.close();
+      await platform.close();
+    }
   });
 });
