@@ -11,7 +11,7 @@ import {
   jobPayloads,
 } from '@bk/core';
 import type { Platform } from '@bk/platform';
-import { type Job as BullJob, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { type Job as BullJob, DelayedError, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { hostname } from 'node:os';
 import { ZodError } from 'zod';
 import { subjectOf, watchCancellation } from './cancellation.ts';
@@ -92,6 +92,8 @@ export function startWorkers(platform: Platform, opts: StartWorkersOptions = {})
           const payload = jobPayloads[name].parse(job.data);
           return await (handlers[name] as (p: Platform, d: unknown, c: HandlerContext) => Promise<unknown>)(platform, payload, ctx);
         } catch (e) {
+          // A job that moved itself back to delayed (e.g. waiting for a source slot).
+          if (e instanceof DelayedError) throw e;
           if (cancellation.cancelled()) {
             jobLog.info('stopped: cancelled');
             throw new UnrecoverableError(`${subject?.kind} ${subject?.id} was cancelled`);

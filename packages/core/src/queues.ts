@@ -57,6 +57,9 @@ export function jobOptions(cfg: Pick<Config, 'workers'>, name: JobName, jobId: s
   return {
     jobId,
     attempts,
+    // Restores go ahead of backups where they share a queue (coordinators); BullMQ runs
+    // lower numbers first.
+    ...(name === 'restore.coordinate' ? { priority: 1 } : name === 'backup.coordinate' ? { priority: 5 } : {}),
     backoff: { type: 'capped', delay: cfg.workers.backoffMs },
     removeOnComplete: { age: 7 * 24 * 3600, count: 5000 },
     removeOnFail: { age: 30 * 24 * 3600 },

@@ -83,3 +83,4 @@ export * from './cleanup.ts';
 export * from './retention.ts';
 export * from './schedules.ts';
 export * from './rescan.ts';
+export * from './throttle.ts';

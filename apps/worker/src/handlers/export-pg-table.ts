@@ -1,6 +1,7 @@
 import { getBackup, markObjectFailed, markObjectRunning, markObjectSucceeded } from '@bk/catalog';
 import { PermanentJobError, encodeForStorage, errorMessage } from '@bk/core';
-import { dataKeyOf, endBackup, pgUrlForDatabase } from '@bk/platform';
+import { acquireExportSlot, createThrottle, dataKeyOf, endBackup, pgUrlForDatabase } from '@bk/platform';
+import { DelayedError } from 'bullmq';
 import { exportTable } from '@bk/postgres';
 import type { Handler } from './types.ts';
 
@@ -16,6 +17,13 @@ export const exportPgTable: Handler<'export.pg-table'> = async (platform, p, ctx
   if (!backup) throw new PermanentJobError(`backup ${p.backupId} not found in the catalog`);
   if (backup.status !== 'running') throw new PermanentJobError(`backup ${p.backupId} is ${backup.status}; export not run`);
   const source = platform.sources.forJob(p.source);
+  // At most maxConcurrentExports of this source at once, across all workers: without a
+  // slot the job waits (delayed, not failed, no attempt used) and tries again.
+  const slot = await acquireExportSlot(platform, p.source, String(ctx.job.id));
+  if (slot === undefined) {
+    await ctx.job.moveToDelayed(Date.now() + 500 + Math.floor(Math.random() * 1000), ctx.token);
+    throw new DelayedError();
+  }
   const label = `${p.database}.${p.table.schema}.${p.table.name}${p.chunk ? ` (part ${p.chunk.index + 1}/${p.chunk.count})` : ''}`;
   try {
     await markObjectRunning(db, p.backupId, p.objectKey);
@@ -27,7 +35,9 @@ export const exportPgTable: Handler<'export.pg-table'> = async (platform, p, ctx
       ...(p.chunk ? { chunk: { fromBlock: p.chunk.fromBlock, toBlock: p.chunk.toBlock } } : {}),
       signal: ctx.signal,
     });
-    const enc = encodeForStorage(stream, { compression: p.compression, ...(dataKey ? { dataKey } : {}) });
+    const throttle = createThrottle(platform, p.source, ctx.signal);
+    const raw = throttle ? stream.on('error', (e: Error) => throttle.destroy(e)).pipe(throttle) : stream;
+    const enc = encodeForStorage(raw, { compression: p.compression, ...(dataKey ? { dataKey } : {}) });
     // Progress is sampled on a timer: a 'data' listener would switch the stream into
     // flowing mode and drop whatever flows before the store starts reading it.
     const progress = setInterval(() => {
@@ -50,5 +60,7 @@ export const exportPgTable: Handler<'export.pg-table'> = async (platform, p, ctx
       await endBackup(platform, p.backupId, 'failed', msg);
     }
     throw e;
+  } finally {
+    await slot?.release();
   }
 };

@@ -33,6 +33,8 @@ const postgresSource = z
     rtoTargetMinutes: z.number().int().positive().optional(),
     /** At most this many export jobs of this source run at once across all workers. */
     maxConcurrentExports: z.number().int().positive().optional(),
+    /** Bytes per second read from this source, shared by all workers (protects production). */
+    maxBytesPerSecond: z.number().int().min(65536).optional(),
     /** Retention of this source's backups taken by hand (scheduled ones follow their schedule). */
     retention: retentionSchema.optional(),
   })
@@ -45,6 +47,7 @@ const tdengineSource = z
     rpoTargetMinutes: z.number().int().positive().optional(),
     rtoTargetMinutes: z.number().int().positive().optional(),
     maxConcurrentExports: z.number().int().positive().optional(),
+    maxBytesPerSecond: z.number().int().min(65536).optional(),
     retention: retentionSchema.optional(),
   })
   .strict();
@@ -204,6 +207,13 @@ export const configSchema = z
       })
       .strict()
       .default({ webhooks: [] }),
+    throttle: z
+      .object({
+        /** Bytes per second read from all sources together, shared by all workers. */
+        totalBytesPerSecond: z.number().int().min(65536).optional(),
+      })
+      .strict()
+      .default({}),
     cleanup: z
       .object({
         /** Failed and cancelled backups (and their leftover objects) are removed after this many days. */
