@@ -270,6 +270,42 @@ describe('schedules, webhooks and recovery objectives', () => {
     expect(audit.rows[0].n).toBeGreaterThanOrEqual(2);
   });
 
+  it('runs a restore drill: restores into a scratch database, compares, drops it, and records the time', async () => {
+    const res = await api('POST', '/v1/drills', { source: 'pg-main' });
+    expect(res.statusCode, res.body).toBe(202);
+    const drill = await waitFor<{ status: string; error?: string; targetDatabase: string; durationMs: number; plan: { drill?: { status: string; tablesCompared: number; differences: string[] } } }>(
+      stack,
+      `/v1/restores/${res.json().id}`,
+      (r) => isFinal(r) && Boolean(r.plan?.drill),
+    );
+    expect(drill.status, drill.error).toBe('succeeded');
+    expect(drill.plan.drill).toMatchObject({ status: 'passed', tablesCompared: 1, differences: [] });
+    expect(drill.durationMs).toBeGreaterThan(0);
+    const { rows } = await stack.platform.db.query('SELECT 1');
+    expect(rows).toHaveLength(1);
+    const admin = new pg.Client({ connectionString: testServices().postgres.url });
+    await admin.connect();
+    try {
+      const left = await admin.query('SELECT count(*)::int AS n FROM pg_database WHERE datname = $1', [drill.targetDatabase]);
+      expect(left.rows[0].n).toBe(0);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('verifies and drills on schedules too', async () => {
+    const verify = await api('POST', '/v1/schedules', { name: 'verify nightly', kind: 'verify', source: 'pg-main', cron: '0 5 * * *', timezone: 'UTC', enabled: false });
+    expect(verify.statusCode, verify.body).toBe(201);
+    const run = await api('POST', `/v1/schedules/${verify.json().id}/run`);
+    expect(run.statusCode).toBe(202);
+    const newest = (await api('GET', '/v1/backups?status=succeeded&limit=1')).json().items[0].id as string;
+    const v = await waitFor<{ verification?: { status: string } }>(stack, `/v1/backups/${newest}`, (b) => b.verification?.status === 'verified');
+    expect(v.verification?.status).toBe('verified');
+    const bad = await api('POST', '/v1/schedules', { name: 'drill bad', kind: 'drill', source: 'pg-main', type: 'full', cron: '0 5 * * *' });
+    expect(bad.statusCode).toBe(400);
+    await api('DELETE', `/v1/schedules/${verify.json().id}`);
+  });
+
   it('reports storage usage and recovery objectives from measured values', async () => {
     const r = await api('POST', '/v1/restores', { backupId: (await api('GET', '/v1/backups?status=succeeded&limit=1')).json().items[0].id, targetDatabase: 'sched_restored' });
     expect(r.statusCode).toBe(202);

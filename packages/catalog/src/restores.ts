@@ -181,3 +181,16 @@ export async function listRestoreTables(db: Db, restoreId: string): Promise<Rest
   const { rows } = await db.query('SELECT * FROM restore_tables WHERE restore_id = $1 ORDER BY seq', [restoreId]);
   return rows.map((r) => toTable(r as Row));
 }
+
+/**
+ * Records a drill's outcome in the restore's plan; a failed check turns the (already
+ * succeeded) restore into a failed one, with the differences as its error.
+ */
+export async function recordDrillResult(db: Db, id: string, drill: Record<string, unknown>, error: string | null): Promise<void> {
+  await db.query(
+    `UPDATE restores SET plan = coalesce(plan, '{}'::jsonb) || jsonb_build_object('drill', $2::jsonb),
+            status = CASE WHEN $3::text IS NULL THEN status ELSE 'failed' END, error = coalesce($3, error)
+     WHERE id = $1`,
+    [id, JSON.stringify(drill), error],
+  );
+}

@@ -20,7 +20,7 @@ export interface WebhookTarget {
 export interface ScheduleRecord {
   id: string;
   name: string;
-  kind: 'backup' | 'cleanup';
+  kind: 'backup' | 'cleanup' | 'verify' | 'drill';
   source: string | null;
   type: BackupType | null;
   scope: { databases?: string[]; tables?: string[] };

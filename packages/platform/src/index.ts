@@ -84,3 +84,4 @@ export * from './retention.ts';
 export * from './schedules.ts';
 export * from './rescan.ts';
 export * from './throttle.ts';
+export * from './drills.ts';

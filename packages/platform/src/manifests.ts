@@ -47,6 +47,8 @@ export interface RestoreRequest {
   mode?: 'fail-if-exists' | 'replace';
   confirm?: boolean;
   force?: boolean;
+  /** A restore drill: checked against the manifest, then its scratch database dropped. */
+  drill?: boolean;
 }
 
 export interface RestoreSelection {

@@ -36,6 +36,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
   'GET /v1/restores/:id': 'read',
   'POST /v1/restores': 'restore',
   'POST /v1/restores/:id/cancel': 'restore',
+  'POST /v1/drills': 'restore',
   'GET /v1/sources': 'read',
   'GET /v1/sources/:name': 'read',
   'GET /v1/schedules': 'read',

@@ -8,7 +8,7 @@ import {
   listRestores,
 } from '@bk/catalog';
 import { BadRequestError, ConflictError, NotFoundError, UnavailableError, enqueue, errorMessage, jobIds, newId } from '@bk/core';
-import { endRestore, loadManifest, type Platform, selectForRestore } from '@bk/platform';
+import { endRestore, loadManifest, type Platform, selectForRestore, startDrill } from '@bk/platform';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { acceptedSchema, createRestoreBody, errorSchema, idParam, listRestoresQuery, restoreSchema } from '../schemas.ts';
@@ -97,6 +97,22 @@ export function restoreRoutes(platform: Platform): FastifyPluginAsyncZod {
           outcome: 'ok',
           details: { backupId: backup.id, mode: body.mode, targetDatabase: body.targetDatabase ?? null, tables: body.tables ?? null },
         });
+        return reply.status(202).send({ id, status: 'queued' });
+      },
+    );
+
+    app.post(
+      '/drills',
+      {
+        schema: {
+          tags: ['restores'],
+          summary: 'Restore drill: restore the newest good backup of a source into a scratch database, compare, drop; the restore time is the measured RTO',
+          body: z.object({ source: z.string().min(1).max(63) }).strict(),
+          response: { 202: acceptedSchema, ...errors },
+        },
+      },
+      async (req, reply) => {
+        const id = await startDrill(platform, req.body.source, req.principal?.actor ?? 'anonymous');
         return reply.status(202).send({ id, status: 'queued' });
       },
     );

@@ -11,7 +11,7 @@ import {
   updateSchedule,
 } from '@bk/catalog';
 import { BadRequestError, ConflictError, NotFoundError, codecSchema, enqueue, newId, retentionSchema } from '@bk/core';
-import { type Platform, checkScope, compressionFor, nextRuns, scheduleHealth, startBackup, syncSchedulers, validateCron } from '@bk/platform';
+import { type Platform, checkScope, compressionFor, nextRuns, runCheckSchedule, scheduleHealth, startBackup, syncSchedulers, validateCron } from '@bk/platform';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { acceptedSchema, backupTypeSchema, errorSchema, idParam } from '../schemas.ts';
@@ -21,7 +21,7 @@ const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema, 409: erro
 const scheduleBody = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/, 'names are 1-100 letters, digits, spaces, ".", "_", "-"'),
-    kind: z.enum(['backup', 'cleanup']).default('backup'),
+    kind: z.enum(['backup', 'cleanup', 'verify', 'drill']).default('backup'),
     source: z.string().min(1).max(63).optional(),
     type: backupTypeSchema.optional(),
     databases: z.array(z.string().min(1).max(63)).min(1).optional(),
@@ -43,7 +43,7 @@ type ScheduleBody = z.infer<typeof scheduleBody>;
 const scheduleView = z.object({
   id: z.string(),
   name: z.string(),
-  kind: z.enum(['backup', 'cleanup']),
+  kind: z.enum(['backup', 'cleanup', 'verify', 'drill']),
   source: z.string().nullable(),
   type: z.string().nullable(),
   databases: z.array(z.string()).optional(),
@@ -71,6 +71,11 @@ function toFields(platform: Platform, b: ScheduleBody): ScheduleFields {
   if (b.kind === 'cleanup') {
     if (b.source || b.type || b.databases || b.tables || b.compression || b.encrypt !== undefined)
       throw new BadRequestError('a cleanup schedule takes no source, type, scope, compression or encrypt', 'unexpected_field');
+  } else if (b.kind === 'verify' || b.kind === 'drill') {
+    if (!b.source) throw new BadRequestError(`a ${b.kind} schedule needs a source`, 'missing_fields');
+    platform.sources.forRequest(b.source);
+    if (b.type || b.databases || b.tables || b.compression || b.encrypt !== undefined)
+      throw new BadRequestError(`a ${b.kind} schedule takes a source only (no type, scope, compression or encrypt)`, 'unexpected_field');
   } else {
     if (!b.source || !b.type) throw new BadRequestError('a backup schedule needs source and type', 'missing_fields');
     const src = platform.sources.forRequest(b.source);
@@ -246,6 +251,10 @@ export function scheduleRoutes(platform: Platform): FastifyPluginAsyncZod {
       async (req, reply) => {
         const s = await getSchedule(platform.db, req.params.id);
         if (!s) throw new NotFoundError(`schedule ${req.params.id} not found`);
+        if (s.kind === 'verify' || s.kind === 'drill') {
+          const id = await runCheckSchedule(platform, s, actor(req));
+          return reply.status(202).send({ id, status: 'queued' });
+        }
         if (s.kind === 'cleanup') {
           const jobId = `cleanup-now-${Date.now()}`;
           await enqueue(platform.queues, platform.config, 'cleanup.run', { requestedBy: actor(req) }, jobId);

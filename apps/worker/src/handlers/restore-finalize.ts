@@ -1,7 +1,8 @@
-import { getRestore, listRestoreTables } from '@bk/catalog';
+import { getRestore, listRestoreTables, recordDrillResult } from '@bk/catalog';
 import { PermanentJobError } from '@bk/core';
 import { endRestore, loadManifest, openObject, pgUrlForDatabase, restoreRequestOf, selectForRestore, succeedRestore } from '@bk/platform';
 import { dropLedger, restoreSchema, rowCounts, setSequences } from '@bk/postgres';
+import { compareDrill, dropScratchDatabase } from './drill-check.ts';
 import type { Handler } from './types.ts';
 
 /**
@@ -57,7 +58,18 @@ export const finalizeRestore: Handler<'restore.finalize'> = async (platform, { r
   }
   const tables = await listRestoreTables(db, restoreId);
   const rows = tables.reduce((a, t) => a + (t.rows ?? 0), 0);
+  // The restore time is what a recovery takes: recorded before a drill's extra checks.
   await succeedRestore(platform, restoreId, rows);
   ctx.log.info({ restoreId, rows }, 'restore finished');
+  if (req.drill) {
+    const target = req.targetDatabase as string;
+    try {
+      const { tables: compared, differences } = await compareDrill(platform, sel.databases, sel.data, dataKey, source.url, ctx.signal);
+      const drill = { status: differences.length ? 'failed' : 'passed', tablesCompared: compared, rowsChecked: rows, differences, checkedAt: new Date().toISOString() };
+      await recordDrillResult(db, restoreId, drill, differences.length ? `drill: restored data differs from the backup: ${differences.join('; ')}` : null);
+    } finally {
+      await dropScratchDatabase(source.url, target);
+    }
+  }
   return { rows };
 };

@@ -1,6 +1,6 @@
 import { getSchedule, recordScheduleRun } from '@bk/catalog';
-import { BadRequestError, PermanentJobError } from '@bk/core';
-import { runCleanup, startBackup } from '@bk/platform';
+import { BadRequestError, DomainError, PermanentJobError } from '@bk/core';
+import { runCheckSchedule, runCleanup, startBackup } from '@bk/platform';
 import type { Handler } from './types.ts';
 
 /**
@@ -16,6 +16,16 @@ export const runSchedule: Handler<'schedule.run'> = async (platform, { scheduleI
   }
   const actor = `schedule:${s.name}`;
   const at = new Date();
+  if (s.kind === 'verify' || s.kind === 'drill') {
+    try {
+      const id = await runCheckSchedule(platform, s, actor);
+      await recordScheduleRun(platform.db, s.id, id, at);
+      return { started: id };
+    } catch (e) {
+      if (e instanceof DomainError) throw new PermanentJobError(`schedule ${s.name}: ${e.message}`);
+      throw e;
+    }
+  }
   if (s.kind === 'cleanup') {
     const r = await runCleanup(platform, { actor });
     await recordScheduleRun(platform.db, s.id, `cleanup@${at.toISOString()}`, at);

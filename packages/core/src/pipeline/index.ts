@@ -89,3 +89,4 @@ export function decodeFromStorage(stored: Readable, opts: DecodeOptions): { stre
   });
   return { stream: out, rows: () => counter.rows };
 }
+export * from './line-hash.ts';

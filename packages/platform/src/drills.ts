@@ -1,0 +1,61 @@
+import { audit, getRestore, insertRestore, listBackups } from '@bk/catalog';
+import { BadRequestError, ConflictError, enqueue, jobIds, newId } from '@bk/core';
+import type { Platform } from './index.ts';
+
+/** The scratch database a drill restores into (dropped when the drill ends). */
+export function drillDatabase(restoreId: string): string {
+  return `bk_drill_${restoreId.replace(/^rs_/, '')}`;
+}
+
+/**
+ * A restore drill: the newest successful, not corrupted backup of a source is restored
+ * into a scratch database, compared with the manifest (row counts, and for PostgreSQL an
+ * order-independent hash of every table's rows), and dropped. The restore record keeps the
+ * measured restore time, which is the RTO that `GET /v1/recovery-objectives` reports.
+ */
+export async function startDrill(platform: Platform, source: string, actor: string): Promise<string> {
+  const src = platform.sources.forRequest(source);
+  if (src.kind !== 'postgres') throw new BadRequestError('restore drills are available for PostgreSQL sources in this version', 'unsupported');
+  const page = await listBackups(platform.db, { source, status: 'succeeded', limit: 50 });
+  const backup = page.items.find((b) => (b.verification as { status?: string } | null)?.status !== 'corrupted');
+  if (!backup) throw new ConflictError(`source ${source} has no successful, uncorrupted backup to drill with`, 'nothing_to_drill');
+  const id = newId('rs');
+  const targetDatabase = drillDatabase(id);
+  await insertRestore(platform.db, {
+    id,
+    backupId: backup.id,
+    source,
+    dryRun: false,
+    mode: 'fail-if-exists',
+    targetDatabase,
+    request: { backupId: backup.id, targetDatabase, drill: true },
+    requestedBy: actor,
+  });
+  await enqueue(platform.queues, platform.config, 'restore.coordinate', { restoreId: id }, jobIds.restoreCoordinate(id));
+  await audit(platform.db, { actor, action: 'restore.drill', target: id, outcome: 'ok', details: { source, backupId: backup.id } });
+  return id;
+}
+
+/** Whether a restore is a drill (from its stored request). */
+export async function isDrill(platform: Platform, restoreId: string): Promise<boolean> {
+  const r = await getRestore(platform.db, restoreId);
+  return Boolean((r?.request as { drill?: boolean } | undefined)?.drill);
+}
+
+/**
+ * One run of a `verify` or `drill` schedule: verification of the newest successful backup
+ * of the source, or a restore drill. Returns the job or restore id.
+ */
+export async function runCheckSchedule(
+  platform: Platform,
+  s: { kind: string; source: string | null; name: string },
+  actor: string,
+): Promise<string> {
+  const source = s.source as string;
+  if (s.kind === 'drill') return startDrill(platform, source, actor);
+  const newest = (await listBackups(platform.db, { source, status: 'succeeded', limit: 1 })).items[0];
+  if (!newest) throw new ConflictError(`source ${source} has no successful backup to verify`, 'nothing_to_verify');
+  const jobId = jobIds.verify(newest.id);
+  await enqueue(platform.queues, platform.config, 'backup.verify', { backupId: newest.id, requestedBy: actor }, jobId);
+  return jobId;
+}
