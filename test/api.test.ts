@@ -96,6 +96,30 @@ describe('HTTP API', () => {
     await expectNothingChanged();
   });
 
+  it.each([
+    ['POST', '/v1/cleanup', { source: 'nope' }, 400, 'unknown_source'],
+    ['POST', '/v1/cleanup', { dryRun: 'yes' }, 400, 'validation_failed'],
+    ['POST', '/v1/drills', {}, 400, 'validation_failed'],
+    ['POST', '/v1/drills', { source: 'nope' }, 400, 'unknown_source'],
+    ['POST', '/v1/drills', { source: 'pg-main' }, 409, 'nothing_to_drill'],
+    ['POST', '/v1/backups/bk_0000000000000000000000/verify', {}, 404, 'not_found'],
+    ['POST', '/v1/backups/bk_0000000000000000000000/cancel', {}, 404, 'not_found'],
+    ['POST', '/v1/restores/rs_0000000000000000000000/cancel', {}, 404, 'not_found'],
+    ['POST', '/v1/backups/bk_0000000000000000000000/pin', {}, 404, 'not_found'],
+    ['GET', '/v1/backups/bk_0000000000000000000000/download', undefined, 404, 'not_found'],
+    ['GET', '/v1/backups/bk_0000000000000000000000/download?decrypt=maybe', undefined, 400, 'validation_failed'],
+    ['GET', '/v1/storage/usage?days=1', undefined, 400, 'validation_failed'],
+    ['GET', '/v1/audit?since=yesterday', undefined, 400, 'validation_failed'],
+    ['POST', '/v1/catalog/rescan', { deep: true }, 400, 'validation_failed'],
+    ['POST', '/v1/keys', { name: 'x', scopes: ['superuser'] }, 400, 'validation_failed'],
+    ['DELETE', '/v1/keys/not-a-key', undefined, 400, 'validation_failed'],
+  ] as const)('%s %s with bad input is a clear 4xx that changes nothing', async (method, url, payload, status, code) => {
+    const res = await stack.app.inject({ method, url, headers: stack.auth, ...(payload ? { payload } : {}) });
+    expect(res.statusCode, res.body).toBe(status);
+    expect(res.json().error.code).toBe(code);
+    await expectNothingChanged();
+  });
+
   it('answers unknown ids and routes with 404 and bad ids with 400', async () => {
     const get = (url: string) => stack.app.inject({ method: 'GET', url, headers: stack.auth });
     expect((await get('/v1/backups/bk_0000000000000000000000')).statusCode).toBe(404);
