@@ -1,3 +1,4 @@
+import { guardBody } from './body-guard.ts';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
@@ -174,20 +175,9 @@ export function createFileStore(cfg: FileStorageConfig): ObjectStore {
     description: pathToFileURL(root).href,
 
     async put(key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
-      // The body may fail at any moment, even before it is piped: keep its first error (an
-      // abort destroys it with the abort reason) and rethrow that one.
-      let bodyFailed = false;
-      let bodyError: unknown;
-      body.on('error', (error: unknown) => {
-        if (!bodyFailed) {
-          bodyFailed = true;
-          bodyError = error;
-        }
-      });
       const { signal } = opts;
-      const onAbort = (): void => {
-        body.destroy(signal?.reason as Error);
-      };
+      const guard = guardBody(body, signal);
+      const onAbort = guard.onAbort;
       let handle: FileHandle | undefined;
       let tempPath: string | undefined;
       try {
@@ -217,7 +207,7 @@ export function createFileStore(cfg: FileStorageConfig): ObjectStore {
         body.destroy();
         await handle?.close().catch(() => undefined);
         if (tempPath !== undefined) await unlink(tempPath).catch(() => undefined);
-        throw bodyFailed ? bodyError : error;
+        throw guard.errorOr(error);
       } finally {
         signal?.removeEventListener('abort', onAbort);
       }

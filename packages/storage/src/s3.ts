@@ -1,3 +1,4 @@
+import { guardBody } from './body-guard.ts';
 import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -150,20 +151,9 @@ export function createS3Store(cfg: S3StorageConfig): ObjectStore {
     description,
 
     async put(key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
-      // The body may fail at any moment, even before the upload reads it: keep its first
-      // error (an abort destroys it with the abort reason) and rethrow that one.
-      let bodyFailed = false;
-      let bodyError: unknown;
-      body.on('error', (error: unknown) => {
-        if (!bodyFailed) {
-          bodyFailed = true;
-          bodyError = error;
-        }
-      });
       const { signal } = opts;
-      const onAbort = (): void => {
-        body.destroy(signal?.reason as Error);
-      };
+      const guard = guardBody(body, signal);
+      const onAbort = guard.onAbort;
       let Key: string;
       try {
         Key = fullKey(key);
@@ -197,7 +187,7 @@ export function createS3Store(cfg: S3StorageConfig): ObjectStore {
         // When an upload request failed first, nobody reads the body any more: stop its producer.
         body.destroy();
         counter.destroy();
-        throw bodyFailed ? bodyError : error;
+        throw guard.errorOr(error);
       } finally {
         signal?.removeEventListener('abort', onAbort);
       }
