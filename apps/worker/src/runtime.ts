@@ -123,6 +123,14 @@ export function startWorkers(platform: Platform, opts: StartWorkersOptions = {})
       },
     );
     worker.on('error', (err) => log.error({ err: { message: err.message }, queue }, 'worker error'));
+    // A job whose lock could not be renewed may already run elsewhere (after the stalled
+    // check): stop this copy rather than let two attempts write the same object.
+    worker.on('lockRenewalFailed', (jobIds: string[]) => {
+      for (const id of jobIds) {
+        log.warn({ jobId: id, queue }, 'lock lost; stopping this attempt (another worker may have taken the job)');
+        worker.cancelJob(id, 'lock lost');
+      }
+    });
     workers.push(worker);
   }
   log.info({ worker: workerName, queues, concurrency: config.workers.concurrency }, 'workers started');

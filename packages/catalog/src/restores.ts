@@ -194,3 +194,11 @@ export async function recordDrillResult(db: Db, id: string, drill: Record<string
     [id, JSON.stringify(drill), error],
   );
 }
+
+/** Marks a finalize step done (e.g. `post-data:<db>`), so a retried finalize skips it. */
+export async function markRestoreStep(db: Db, id: string, step: string): Promise<void> {
+  await db.query(
+    `UPDATE restores SET plan = jsonb_set(coalesce(plan, '{}'::jsonb), '{done}', coalesce(plan->'done', '[]'::jsonb) || to_jsonb($2::text)) WHERE id = $1`,
+    [id, step],
+  );
+}

@@ -134,8 +134,20 @@ async function ensureLedger(
 }
 
 /** Drops the restore ledger (schema `_bk_restore`) once a restore is finished. Idempotent. */
-export async function dropLedger(url: string, opts: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+/**
+ * Removes a restore's ledger rows once it is finished; the ledger schema goes only when no
+ * other restore into this database still has rows there (two restores may run at once).
+ * Without `restoreId`, drops the whole ledger.
+ */
+export async function dropLedger(url: string, opts: { restoreId?: string; signal?: AbortSignal | undefined } = {}): Promise<void> {
   await withClient(url, { ...opts, applicationName: 'bk-import' }, async (client) => {
+    if (opts.restoreId) {
+      const exists = await client.query('SELECT to_regclass($1) AS t', [LEDGER]);
+      if (!exists.rows[0]?.t) return;
+      await client.query(`DELETE FROM ${LEDGER} WHERE restore_id = $1`, [opts.restoreId]);
+      const left = await client.query(`SELECT 1 FROM ${LEDGER} LIMIT 1`);
+      if (left.rowCount) return;
+    }
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(LEDGER_SCHEMA)} CASCADE`);
   });
 }

@@ -43,29 +43,42 @@ export function downloadRoutes(platform: Platform): FastifyPluginAsyncZod {
 
         const archive = new ZipArchive({ store: true });
         const out = new PassThrough();
+        // A client that goes away must release the object being read (its S3 socket) and
+        // stop the loop below; otherwise every cancelled download would hold a connection.
+        const stop = new AbortController();
+        let current: Readable | undefined;
+        let finished = false;
+        out.on('close', () => {
+          if (finished) return;
+          stop.abort(new Error('download interrupted by the client'));
+          current?.destroy();
+          archive.abort();
+        });
         archive.on('error', (e: Error) => out.destroy(e));
         archive.pipe(out);
         const relative = (key: string) => key.slice(b.storagePrefix.length);
+        const entryWritten = () => once(archive, 'entry', { signal: stop.signal });
         const fill = async () => {
           archive.append(`${JSON.stringify(manifest, null, 2)}\n`, { name: 'manifest.json' });
-          await once(archive, 'entry');
+          await entryWritten();
           for (const obj of manifest.objects) {
             // One object at a time: the next GET starts when the previous entry is written.
-            let body: Readable;
             let name = relative(obj.key);
             if (decrypt) {
-              body = (await openObject(platform, obj, dataKey)).stream;
+              current = (await openObject(platform, obj, dataKey, stop.signal)).stream;
               const ext = codecExtension(obj.compression.codec);
               if (ext && name.endsWith(ext)) name = name.slice(0, -ext.length);
             } else {
-              body = await platform.store.get(obj.key);
+              current = await platform.store.get(obj.key, { signal: stop.signal });
             }
-            archive.append(body, { name });
-            await once(archive, 'entry');
+            archive.append(current, { name });
+            await entryWritten();
           }
           await archive.finalize();
+          finished = true;
         };
         fill().catch((e: unknown) => {
+          if (stop.signal.aborted) return;
           req.log.error({ err: e, backupId: b.id }, 'download failed midway');
           // The client sees a truncated zip and a broken connection, never a complete-looking file.
           out.destroy(e as Error);

@@ -51,7 +51,13 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
     await endBackup(platform, backupId, 'failed', msg);
     return { failed: msg };
   }
-  await markBackupRunning(db, backupId);
+  if (!(await markBackupRunning(db, backupId))) {
+    // Running already: an earlier run of this coordinator (whose lock was lost) may still be
+    // taking snapshots. Two runs would mix snapshots, so this one fails the backup instead.
+    const msg = 'the backup coordinator was started twice (an earlier run lost its lock); a consistent backup cannot be guaranteed. Start a new backup.';
+    await endBackup(platform, backupId, 'failed', msg);
+    return { failed: msg };
+  }
   const source = platform.sources.forJob(backup.source);
   if (source.kind !== 'postgres') throw new PermanentJobError(`source ${backup.source} is not a PostgreSQL source`);
 

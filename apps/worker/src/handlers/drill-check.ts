@@ -61,3 +61,14 @@ export async function dropScratchDatabase(serverUrl: string, database: string): 
     await c.end();
   }
 }
+
+/** A drill's scratch database is dropped however the drill ends (it holds production data). */
+export async function dropDrillDatabase(platform: Platform, restore: { source: string; request: Record<string, unknown> }): Promise<void> {
+  const req = restore.request as { drill?: boolean; targetDatabase?: string };
+  if (!req.drill || !req.targetDatabase) return;
+  const source = platform.sources.find(restore.source);
+  if (!source) return;
+  await dropScratchDatabase(source.url, req.targetDatabase).catch((e: unknown) =>
+    platform.log.error({ err: (e as Error).message, database: req.targetDatabase }, 'could not drop a drill scratch database'),
+  );
+}

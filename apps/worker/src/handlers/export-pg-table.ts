@@ -1,6 +1,7 @@
 import { getBackup, markObjectFailed, markObjectRunning, markObjectSucceeded } from '@bk/catalog';
 import { PermanentJobError, encodeForStorage, errorMessage } from '@bk/core';
 import { acquireExportSlot, createThrottle, dataKeyOf, endBackup, pgUrlForDatabase } from '@bk/platform';
+import { pipeline } from 'node:stream';
 import { DelayedError } from 'bullmq';
 import { exportTable } from '@bk/postgres';
 import type { Handler } from './types.ts';
@@ -36,7 +37,9 @@ export const exportPgTable: Handler<'export.pg-table'> = async (platform, p, ctx
       signal: ctx.signal,
     });
     const throttle = createThrottle(platform, p.source, ctx.signal);
-    const raw = throttle ? stream.on('error', (e: Error) => throttle.destroy(e)).pipe(throttle) : stream;
+    // pipeline(), not pipe(): a failure downstream must destroy the COPY stream too, or its
+    // connection (and the snapshot transaction it holds) would stay open.
+    const raw = throttle ? pipeline(stream, throttle, () => undefined) : stream;
     const enc = encodeForStorage(raw, { compression: p.compression, ...(dataKey ? { dataKey } : {}) });
     // Progress is sampled on a timer: a 'data' listener would switch the stream into
     // flowing mode and drop whatever flows before the store starts reading it.

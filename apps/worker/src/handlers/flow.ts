@@ -19,15 +19,26 @@ export async function watchFlow(
   opts: { signal: AbortSignal; check: () => Promise<string | undefined>; onTick?: () => Promise<void> },
 ): Promise<FlowOutcome> {
   const q = platform.queues.queues[queue];
+  // A Redis failover or a catalog blip must not fail a backup whose exports are fine:
+  // errors are tolerated for a while, and only a lasting outage ends the wait.
+  let failingSince: number | undefined;
+  const TOLERATE_MS = 5 * 60_000;
   for (;;) {
     if (opts.signal.aborted) return { state: 'stopped', reason: 'the coordinator was stopped' };
-    const stop = await opts.check();
-    if (stop) return { state: 'stopped', reason: stop };
-    const job = await Job.fromId(q, parentJobId);
-    if (!job) return { state: 'failed', reason: `flow job ${parentJobId} disappeared from Redis` };
-    const state = await job.getState();
-    if (state === 'completed') return { state: 'completed' };
-    if (state === 'failed') return { state: 'failed', reason: job.failedReason || 'the flow failed' };
+    try {
+      const stop = await opts.check();
+      if (stop) return { state: 'stopped', reason: stop };
+      const job = await Job.fromId(q, parentJobId);
+      if (!job) return { state: 'failed', reason: `flow job ${parentJobId} disappeared from Redis` };
+      const state = await job.getState();
+      if (state === 'completed') return { state: 'completed' };
+      if (state === 'failed') return { state: 'failed', reason: job.failedReason || 'the flow failed' };
+      failingSince = undefined;
+    } catch (e) {
+      failingSince ??= Date.now();
+      platform.log.warn({ err: errorMessage(e), parentJobId }, 'cannot read the flow state; retrying');
+      if (Date.now() - failingSince > TOLERATE_MS) throw e;
+    }
     if (opts.onTick) await opts.onTick().catch((e: unknown) => platform.log.warn({ err: errorMessage(e) }, 'progress update failed'));
     await sleep(1000, undefined, { signal: opts.signal }).catch(() => undefined);
   }

@@ -8,6 +8,7 @@ import { type FlowChild, type Manifest, PermanentJobError, enqueueFlow, errorMes
 import { checkObjects, endRestore, loadManifest, openObject, pgUrlForDatabase, restoreRequestOf, selectForRestore, succeedRestore } from '@bk/platform';
 import { ensureDatabase, restoreSchema, rowCounts } from '@bk/postgres';
 import { watchFlow } from './flow.ts';
+import { dropDrillDatabase } from './drill-check.ts';
 import type { Handler } from './types.ts';
 
 /**
@@ -112,10 +113,14 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
         return r && r.status !== 'running' ? `restore is ${r.status}` : undefined;
       },
     });
-    if (outcome.state !== 'completed') await endRestore(platform, restoreId, 'failed', outcome.reason);
+    if (outcome.state !== 'completed') {
+      await endRestore(platform, restoreId, 'failed', outcome.reason);
+      await dropDrillDatabase(platform, restore);
+    }
     return { outcome: outcome.state };
   } catch (e) {
     await endRestore(platform, restoreId, 'failed', errorMessage(e));
+    await dropDrillDatabase(platform, restore);
     throw e;
   }
 };
