@@ -12,8 +12,9 @@ import type { Handler } from './types.ts';
  */
 export const finalizeRestore: Handler<'restore.finalize'> = async (platform, { restoreId }, ctx) => {
   const { db } = platform;
-  const restore = await getRestore(db, restoreId);
-  if (!restore) throw new PermanentJobError(`restore ${restoreId} not found`);
+  const found = await getRestore(db, restoreId);
+  if (!found) throw new PermanentJobError(`restore ${restoreId} not found`);
+  const restore = found;
   if (restore.status !== 'running') {
     // A drill interrupted after its restore succeeded: its scratch database must still go.
     await dropDrillDatabase(platform, restore);
