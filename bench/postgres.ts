@@ -6,9 +6,9 @@
  *   npm run bench:quick           # scale 0.05, with --verify
  *   npx tsx bench/postgres.ts --scale 0.1 --verify --repeat 2 --scenario A
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareDatabases } from '@bk/postgres';
 import { cleanup, installSignalHandlers, onCleanup } from './postgres/cleanup.ts';
@@ -97,6 +97,7 @@ interface RunRecord {
 }
 
 const records: RunRecord[] = [];
+const stackDirs: string[] = [];
 const targets: Target[] = [];
 const notes: string[] = [];
 
@@ -507,6 +508,7 @@ async function main(): Promise<void> {
     file: await startStack(svc, { kind: 'file', sourceUrl: srcUrl, ...(chunkMiB ? { chunkMiB } : {}), ...(concurrency ? { concurrency } : {}) }),
     s3: await startStack(svc, { kind: 's3', sourceUrl: srcUrl, ...(chunkMiB ? { chunkMiB } : {}), ...(concurrency ? { concurrency } : {}) }),
   };
+  stackDirs.push(stacks.file.dir, stacks.s3.dir);
 
   // Storage floor: what each store takes with no database and no compression in the way.
   const floorBytes = args['floor-mib'] !== undefined ? Number(args['floor-mib']) * 1e6 : Math.round(copy.bytes * 0.28);
@@ -610,6 +612,19 @@ async function main(): Promise<void> {
   log(`results: ${file}`);
 }
 
+/** On failure: keep the worker logs and whatever was measured, next to the results. */
+async function saveFailure(e: unknown): Promise<void> {
+  const dir = join(args.out!, `failed-${startedAt.toISOString().replace(/[:.]/g, '-')}`);
+  await mkdir(dir, { recursive: true });
+  for (const d of stackDirs) {
+    for (const f of await readdir(d).catch(() => [] as string[])) {
+      if (f.endsWith('.log')) await copyFile(join(d, f), join(dir, `${basename(d)}-${f}`));
+    }
+  }
+  await writeFile(join(dir, 'partial.json'), JSON.stringify({ error: String((e as Error)?.stack ?? e), runs: records, targets, notes }, null, 2));
+  console.error(`worker logs and partial results kept in ${dir}`);
+}
+
 main()
   .then(async () => {
     await cleanup();
@@ -617,6 +632,7 @@ main()
   })
   .catch(async (e: unknown) => {
     console.error(`bench failed: ${(e as Error).stack ?? String(e)}`);
+    await saveFailure(e).catch((err: unknown) => console.error(`could not keep the logs: ${String(err)}`));
     await cleanup();
     process.exit(1);
   });
