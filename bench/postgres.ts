@@ -110,10 +110,16 @@ async function verifyRestore(svc: Services, srcUrl: string, db: string, only?: {
   if (args.verify) {
     const t = performance.now();
     const diffs = await compareDatabases(srcUrl, url, only ? { tables: only } : {});
-    v.compared = { differences: diffs.length, seconds: Math.round((performance.now() - t) / 100) / 10, ...(diffs.length ? { first: diffs.slice(0, 10) } : {}) };
+    v.compared = {
+      differences: diffs.length,
+      seconds: Math.round((performance.now() - t) / 100) / 10,
+      ...(diffs.length ? { first: diffs.slice(0, 10) } : {}),
+    };
   }
   const ok = v.rowsEqual && (v.compared?.differences ?? 0) === 0;
-  log(`  verify ${db}: row counts ${v.rowsEqual ? 'equal' : `DIFFER (${rowDiffs.join('; ')})`}${v.compared ? `, compareDatabases: ${v.compared.differences} differences (${v.compared.seconds} s)` : ''}`);
+  log(
+    `  verify ${db}: row counts ${v.rowsEqual ? 'equal' : `DIFFER (${rowDiffs.join('; ')})`}${v.compared ? `, compareDatabases: ${v.compared.differences} differences (${v.compared.seconds} s)` : ''}`,
+  );
   if (!ok) notes.push(`restore into ${db} is NOT identical: ${JSON.stringify(v)}`);
   return v;
 }
@@ -158,8 +164,19 @@ async function scenario(
   const variants = [
     { codec: 'gzip', level: 6, body: { compression: { codec: 'gzip', level: 6 } } },
     { codec: 'zstd', level: 3, body: {} },
-  ].flatMap((v) => (['file', 's3'] as const).map((kind) => ({ ...v, kind, name: `ours ${v.codec} ${v.level}${v.codec === 'zstd' ? ' (defaults)' : ''} -> ${kind}` })));
-  const ours = variants.map((v) => ({ v, phases: [] as Phase[], last: undefined as BackupRun | undefined, baseline: {} as Record<string, number> }));
+  ].flatMap((v) =>
+    (['file', 's3'] as const).map((kind) => ({
+      ...v,
+      kind,
+      name: `ours ${v.codec} ${v.level}${v.codec === 'zstd' ? ' (defaults)' : ''} -> ${kind}`,
+    })),
+  );
+  const ours = variants.map((v) => ({
+    v,
+    phases: [] as Phase[],
+    last: undefined as BackupRun | undefined,
+    baseline: {} as Record<string, number>,
+  }));
   const dumpPhases: Phase[] = [];
   let dumpSize = { bytes: 0, files: 0 };
 
@@ -175,7 +192,9 @@ async function scenario(
     );
     dumpSize = await dirBytes(dumpDir);
     dumpPhases.push(phase);
-    log(`  pg_dump -Fd -j2 -Z6 ${spec.pgDumpArgs.join(' ')}: ${phase.seconds} s, ${mb(dumpSize.bytes)} MB (server ${phase.cpu.server} CPU-s, pg_dump ${phase.cpu.tool} CPU-s, other ${phase.cpu.other} CPU-s, load ${phase.load.start[0]})`);
+    log(
+      `  pg_dump -Fd -j2 -Z6 ${spec.pgDumpArgs.join(' ')}: ${phase.seconds} s, ${mb(dumpSize.bytes)} MB (server ${phase.cpu.server} CPU-s, pg_dump ${phase.cpu.tool} CPU-s, other ${phase.cpu.other} CPU-s, load ${phase.load.start[0]})`,
+    );
 
     for (const o of ours) {
       const stack = stacks[o.v.kind];
@@ -234,8 +253,15 @@ async function scenario(
   // pg_restore -j2 into a fresh database.
   const pgrDb = freshDb(`${S.toLowerCase()}_pgrestore`);
   const pgrUrl = await createDatabase(svc, pgrDb);
-  const { phase: pgrPhase } = await measure(`${S} pg_restore`, { svc }, () => runTool(tools.pgRestore, ['-j2', '-d', pgrUrl, dumpDir]), (r) => r.cpu);
-  log(`  pg_restore -j2: ${pgrPhase.seconds} s (server ${pgrPhase.cpu.server} CPU-s, pg_restore ${pgrPhase.cpu.tool} CPU-s, other ${pgrPhase.cpu.other} CPU-s, WAL ${mb(pgrPhase.walBytes)} MB)`);
+  const { phase: pgrPhase } = await measure(
+    `${S} pg_restore`,
+    { svc },
+    () => runTool(tools.pgRestore, ['-j2', '-d', pgrUrl, dumpDir]),
+    (r) => r.cpu,
+  );
+  log(
+    `  pg_restore -j2: ${pgrPhase.seconds} s (server ${pgrPhase.cpu.server} CPU-s, pg_restore ${pgrPhase.cpu.tool} CPU-s, other ${pgrPhase.cpu.other} CPU-s, WAL ${mb(pgrPhase.walBytes)} MB)`,
+  );
   const pgrVerify = await verifyRestore(svc, srcUrl, pgrDb, spec.tables);
   await dropDatabase(svc, pgrDb);
   await rm(dumpRoot, { recursive: true, force: true });
@@ -363,11 +389,38 @@ function printBreakdowns(): string {
     .filter((r) => r.breakdown)
     .map((r) => {
       const b = r.breakdown!;
-      return [r.scenario, r.op, r.name, s2(b.queueToCoordinator), s2(b.coordinatorToFirstChild), s2(b.children), s2(b.lastChildToFinalize), s2(b.finalize), s1(b.childJobSeconds), s1(b.longestChild), b.retries];
+      return [
+        r.scenario,
+        r.op,
+        r.name,
+        s2(b.queueToCoordinator),
+        s2(b.coordinatorToFirstChild),
+        s2(b.children),
+        s2(b.lastChildToFinalize),
+        s2(b.finalize),
+        s1(b.childJobSeconds),
+        s1(b.longestChild),
+        b.retries,
+      ];
     });
   return (
     'Where our time goes (seconds, from BullMQ job timestamps)\n' +
-    table(['sc', 'op', 'run', 'queue->coord', 'coord->1st job', 'jobs span', 'last job->fin', 'finalize', 'sum of job s', 'longest job', 'retries'], rows)
+    table(
+      [
+        'sc',
+        'op',
+        'run',
+        'queue->coord',
+        'coord->1st job',
+        'jobs span',
+        'last job->fin',
+        'finalize',
+        'sum of job s',
+        'longest job',
+        'retries',
+      ],
+      rows,
+    )
   );
 }
 
@@ -405,11 +458,21 @@ function addTargets(id: string): void {
       if (g) targets.push(target(`A backup gzip 6 -> ${kind} vs pg_dump -j2 -Z6 (time)`, g.seconds / pgDump.seconds, 1.0, 'x', 0.8));
       if (gr) targets.push(target(`A restore (gzip 6, ${kind}) vs pg_restore -j2 (time)`, gr.seconds / pgRestore.seconds, 1.0, 'x', 0.8));
       if (z) {
-        targets.push(target(`A backup defaults (zstd 3) -> ${kind} vs pg_dump -Fd -j2 defaults (time)`, z.seconds / pgDump.seconds, 0.5, 'x'));
-        targets.push(target(`A backup defaults (zstd 3) -> ${kind} vs pg_dump -Fd -j2 defaults (size)`, (z.outputBytes ?? 0) / (pgDump.outputBytes ?? 1), 1.1, 'x'));
+        targets.push(
+          target(`A backup defaults (zstd 3) -> ${kind} vs pg_dump -Fd -j2 defaults (time)`, z.seconds / pgDump.seconds, 0.5, 'x'),
+        );
+        targets.push(
+          target(
+            `A backup defaults (zstd 3) -> ${kind} vs pg_dump -Fd -j2 defaults (size)`,
+            (z.outputBytes ?? 0) / (pgDump.outputBytes ?? 1),
+            1.1,
+            'x',
+          ),
+        );
       }
     } else {
-      if (g) targets.push(target(`B one big table: backup gzip 6 -> ${kind} vs pg_dump -j2 -Z6 (time)`, g.seconds / pgDump.seconds, 0.6, 'x'));
+      if (g)
+        targets.push(target(`B one big table: backup gzip 6 -> ${kind} vs pg_dump -j2 -Z6 (time)`, g.seconds / pgDump.seconds, 0.6, 'x'));
     }
   }
 }
@@ -442,12 +505,16 @@ async function main(): Promise<void> {
     args: { scale, repeat, verify: args.verify, scenarios, chunkMiB: chunkMiB ?? 256, concurrency: concurrency ?? 2 },
     loadStart: load(),
   };
-  log(`bench: scale ${scale}, repeat ${repeat}, verify ${args.verify}, scenarios ${scenarios.join(',')}; ${cpus().length} CPUs, load ${load().join(' ')}`);
+  log(
+    `bench: scale ${scale}, repeat ${repeat}, verify ${args.verify}, scenarios ${scenarios.join(',')}; ${cpus().length} CPUs, load ${load().join(' ')}`,
+  );
   const svc = await startServices();
   const tools = await pgTools(svc.postgres.binDir);
   meta.postgres = svc.serverInfo;
   meta.pgDump = tools.version;
-  log(`services up: PostgreSQL ${svc.serverInfo.server_version} (${svc.postgres.binDir}), Redis ${svc.redis.url}, Swift ${svc.swift.endpoint}`);
+  log(
+    `services up: PostgreSQL ${svc.serverInfo.server_version} (${svc.postgres.binDir}), Redis ${svc.redis.url}, Swift ${svc.swift.endpoint}`,
+  );
 
   // Dataset.
   const srcDb = 'bench_src';
@@ -457,7 +524,9 @@ async function main(): Promise<void> {
   log(`dataset loaded in ${gen.loadS.toFixed(0)} s, indexes ${gen.indexS.toFixed(0)} s, VACUUM ANALYZE ${gen.vacuumS.toFixed(0)} s`);
   const tables = await listTables(srcUrl);
   const sampleBytes = Number(args['codec-sample-mib']) * 1024 * 1024;
-  const { result: copy, phase: copyPhase } = await measure('COPY text, 2 connections', { svc }, () => measureCopyText(srcUrl, tables, sampleBytes));
+  const { result: copy, phase: copyPhase } = await measure('COPY text, 2 connections', { svc }, () =>
+    measureCopyText(srcUrl, tables, sampleBytes),
+  );
   const totalTable = tables.reduce((a, t) => a + t.tableBytes, 0);
   const totalIndex = tables.reduce((a, t) => a + t.indexBytes, 0);
   const ticks = tables.find((t) => t.schema === TICKS.schema && t.name === TICKS.name)!;
@@ -466,13 +535,21 @@ async function main(): Promise<void> {
     table(
       ['table', 'rows', 'table MB', 'index MB', 'COPY text MB', 'COPY MB/s per conn (2 in parallel)'],
       [
-        ...tables.map((t: TableInfo) => [t.display, t.rows, mb(t.tableBytes), mb(t.indexBytes), mb(t.copyBytes), t.copySeconds ? s1((t.copyBytes ?? 0) / 1e6 / t.copySeconds) : undefined]),
+        ...tables.map((t: TableInfo) => [
+          t.display,
+          t.rows,
+          mb(t.tableBytes),
+          mb(t.indexBytes),
+          mb(t.copyBytes),
+          t.copySeconds ? s1((t.copyBytes ?? 0) / 1e6 / t.copySeconds) : undefined,
+        ]),
         ['TOTAL', tables.reduce((a, t) => a + t.rows, 0), mb(totalTable), mb(totalIndex), mb(copy.bytes), ''],
       ],
     ) +
     `\nCOPY of every table to a null sink, 2 connections: ${copy.seconds.toFixed(1)} s = ${s1(copy.bytes / 1e6 / copy.seconds)} MB/s; server ${copyPhase.cpu.server} CPU-s (${s1(copy.bytes / 1e6 / Math.max(0.01, copyPhase.cpu.server))} MB per server CPU-s), this process ${copyPhase.cpu.bench} CPU-s`;
   console.log(`\n${datasetText}\n`);
-  if (ticks.tableBytes < 1e9) notes.push(`the tick table is ${mb(ticks.tableBytes)} MB (< 1 GB): scenario B needs --scale 1 or more to be the ">= 1 GB table" case`);
+  if (ticks.tableBytes < 1e9)
+    notes.push(`the tick table is ${mb(ticks.tableBytes)} MB (< 1 GB): scenario B needs --scale 1 or more to be the ">= 1 GB table" case`);
 
   // Codecs.
   let codecs: CodecResult[] = [];
@@ -485,7 +562,19 @@ async function main(): Promise<void> {
     codecText =
       `Codecs (encodeForStorage: row count -> compress -> SHA-256 -> null sink; one stream; ${sampleMb.toFixed(0)} MB of tick COPY text in memory)\n` +
       table(
-        ['codec', 'level', 'MB/s (median of 3)', 'runs MB/s', 'MB per CPU-s', 'ratio', 'CPU-s', 'speed vs gzip 6 (per CPU-s)', 'size vs gzip 6', 'CLI MB per CPU-s', 'CLI ratio'],
+        [
+          'codec',
+          'level',
+          'MB/s (median of 3)',
+          'runs MB/s',
+          'MB per CPU-s',
+          'ratio',
+          'CPU-s',
+          'speed vs gzip 6 (per CPU-s)',
+          'size vs gzip 6',
+          'CLI MB per CPU-s',
+          'CLI ratio',
+        ],
         codecs.map((c) => [
           c.codec,
           c.level,
@@ -505,8 +594,18 @@ async function main(): Promise<void> {
   copy.sample.length = 0;
 
   const stacks = {
-    file: await startStack(svc, { kind: 'file', sourceUrl: srcUrl, ...(chunkMiB ? { chunkMiB } : {}), ...(concurrency ? { concurrency } : {}) }),
-    s3: await startStack(svc, { kind: 's3', sourceUrl: srcUrl, ...(chunkMiB ? { chunkMiB } : {}), ...(concurrency ? { concurrency } : {}) }),
+    file: await startStack(svc, {
+      kind: 'file',
+      sourceUrl: srcUrl,
+      ...(chunkMiB ? { chunkMiB } : {}),
+      ...(concurrency ? { concurrency } : {}),
+    }),
+    s3: await startStack(svc, {
+      kind: 's3',
+      sourceUrl: srcUrl,
+      ...(chunkMiB ? { chunkMiB } : {}),
+      ...(concurrency ? { concurrency } : {}),
+    }),
   };
   stackDirs.push(stacks.file.dir, stacks.s3.dir);
 
@@ -518,13 +617,23 @@ async function main(): Promise<void> {
     for (const kind of ['file', 's3'] as const) {
       const { result, phase } = await measure(`storage floor ${kind}`, { svc }, () => storageFloor(stacks[kind], floorBytes));
       floors.push({ kind, ...result, phase });
-      log(`storage floor ${kind}: ${mb(result.bytes)} MB in ${result.seconds} s = ${result.mbPerS} MB/s (driver ${phase.cpu.bench}, swift ${phase.cpu.swift}, other ${phase.cpu.other} CPU-s)`);
+      log(
+        `storage floor ${kind}: ${mb(result.bytes)} MB in ${result.seconds} s = ${result.mbPerS} MB/s (driver ${phase.cpu.bench}, swift ${phase.cpu.swift}, other ${phase.cpu.other} CPU-s)`,
+      );
     }
     floorText =
       'Storage floor: 4 concurrent store.put of incompressible in-memory bytes from the driver process (same driver and config as the workers)\n' +
       table(
         ['storage', 'MB', 'wall s', 'MB/s', 'driver CPU-s', 'swift CPU-s', 'other CPU-s'],
-        floors.map((f) => [f.kind, mb(f.bytes), s2(f.seconds), s1(f.mbPerS), s1(f.phase.cpu.bench), s1(f.phase.cpu.swift), s1(f.phase.cpu.other)]),
+        floors.map((f) => [
+          f.kind,
+          mb(f.bytes),
+          s2(f.seconds),
+          s1(f.mbPerS),
+          s1(f.phase.cpu.bench),
+          s1(f.phase.cpu.swift),
+          s1(f.phase.cpu.other),
+        ]),
       );
     console.log(`\n${floorText}\n`);
   }
@@ -533,7 +642,9 @@ async function main(): Promise<void> {
   // them); their peak RSS is reset before every phase. Started one set after the other.
   const workerSets = { file: await startWorkerSet(stacks.file), s3: await startWorkerSet(stacks.s3) };
   for (const ws of Object.values(workerSets)) onCleanup('worker set', () => ws.stop());
-  log(`worker processes: ${JSON.stringify({ file: workerSets.file.pids, s3: workerSets.s3.pids })}, idle RSS ${JSON.stringify({ file: workerSets.file.baselineRssMiB, s3: workerSets.s3.baselineRssMiB })} MiB`);
+  log(
+    `worker processes: ${JSON.stringify({ file: workerSets.file.pids, s3: workerSets.s3.pids })}, idle RSS ${JSON.stringify({ file: workerSets.file.baselineRssMiB, s3: workerSets.s3.baselineRssMiB })} MiB`,
+  );
 
   const specs: ScenarioSpec[] = [
     {
@@ -578,12 +689,20 @@ async function main(): Promise<void> {
     'Targets (reported, never asserted)\n' +
       table(
         ['target', 'goal', 'measured', 'result'],
-        targets.map((t) => [t.name, t.target, `${t.value}${t.name.includes('RSS') ? ' MiB' : 'x'}`, `${t.pass ? 'PASS' : 'MISS'}${t.aim !== undefined && t.pass && t.value > t.aim ? ' (aim missed)' : ''}${t.note ? ` [${t.note}]` : ''}`]),
+        targets.map((t) => [
+          t.name,
+          t.target,
+          `${t.value}${t.name.includes('RSS') ? ' MiB' : 'x'}`,
+          `${t.pass ? 'PASS' : 'MISS'}${t.aim !== undefined && t.pass && t.value > t.aim ? ' (aim missed)' : ''}${t.note ? ` [${t.note}]` : ''}`,
+        ]),
       ),
   );
   meta.loadEnd = load();
   meta.durationS = Math.round((performance.now() - T0) / 1000);
-  out.push('', `Load average at start ${(meta.loadStart as number[]).join(' ')}, at end ${(meta.loadEnd as number[]).join(' ')}; total run ${meta.durationS} s`);
+  out.push(
+    '',
+    `Load average at start ${(meta.loadStart as number[]).join(' ')}, at end ${(meta.loadEnd as number[]).join(' ')}; total run ${meta.durationS} s`,
+  );
   if (notes.length) out.push('', 'Notes:', ...notes.map((n) => `- ${n}`));
   const text = out.join('\n');
   console.log(`\n${'='.repeat(100)}\n${text}\n`);
@@ -596,7 +715,14 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         meta,
-        dataset: { scale, rowCounts: rowCountsFor(scale), generation: gen, tables, totals: { tableBytes: totalTable, indexBytes: totalIndex, copyBytes: copy.bytes }, copyPhase },
+        dataset: {
+          scale,
+          rowCounts: rowCountsFor(scale),
+          generation: gen,
+          tables,
+          totals: { tableBytes: totalTable, indexBytes: totalIndex, copyBytes: copy.bytes },
+          copyPhase,
+        },
         codecs,
         storageFloors: floors,
         runs: records,
@@ -621,7 +747,10 @@ async function saveFailure(e: unknown): Promise<void> {
       if (f.endsWith('.log')) await copyFile(join(d, f), join(dir, `${basename(d)}-${f}`));
     }
   }
-  await writeFile(join(dir, 'partial.json'), JSON.stringify({ error: String((e as Error)?.stack ?? e), runs: records, targets, notes }, null, 2));
+  await writeFile(
+    join(dir, 'partial.json'),
+    JSON.stringify({ error: String((e as Error)?.stack ?? e), runs: records, targets, notes }, null, 2),
+  );
   console.error(`worker logs and partial results kept in ${dir}`);
 }
 

@@ -84,7 +84,11 @@ async function cliReference(input: Buffer[], results: CodecResult[], log: (s: st
       // Through `sh -c` for the size of the output: `| wc -c` counts it without storing it.
       const out = await runTool('bash', ['-c', `"${bin}" ${args.map((a) => `'${a}'`).join(' ')} | wc -c >&2`]);
       const outBytes = Number(/(\d+)\s*$/.exec(out.stderr)?.[1] ?? 0);
-      r.cli = { command: `${r.codec} ${args.slice(0, -2).join(' ')}`, mbPerCpuS: round(inputBytes / 1e6 / Math.max(0.001, out.cpu), 1), ratio: round(inputBytes / Math.max(1, outBytes), 3) };
+      r.cli = {
+        command: `${r.codec} ${args.slice(0, -2).join(' ')}`,
+        mbPerCpuS: round(inputBytes / 1e6 / Math.max(0.001, out.cpu), 1),
+        ratio: round(inputBytes / Math.max(1, outBytes), 3),
+      };
       log(`  CLI ${r.cli.command}: ${r.cli.mbPerCpuS} MB per CPU-s, ratio ${r.cli.ratio}`);
     }
   } finally {

@@ -220,7 +220,7 @@ const INDEXES: Step[] = [
 const AFTER_INDEXES = [
   'ALTER TABLE public.klines_1m ADD CONSTRAINT klines_symbol_fk FOREIGN KEY (symbol) REFERENCES public.symbols (symbol)',
   "SELECT setval('public.events_id_seq', (SELECT max(id) FROM public.events))",
-  "CREATE VIEW public.latest_ticks AS SELECT symbol, max(ts) AS last_ts FROM public.ticks GROUP BY symbol",
+  'CREATE VIEW public.latest_ticks AS SELECT symbol, max(ts) AS last_ts FROM public.ticks GROUP BY symbol',
 ];
 
 /** Runs steps on `parallel` connections, biggest first (they are listed in load order). */
@@ -243,7 +243,11 @@ async function runSteps(url: string, steps: Step[], parallel: number, log: (s: s
   await Promise.all(Array.from({ length: parallel }, worker));
 }
 
-export async function generateDataset(url: string, scale: number, log: (s: string) => void): Promise<{ loadS: number; indexS: number; vacuumS: number }> {
+export async function generateDataset(
+  url: string,
+  scale: number,
+  log: (s: string) => void,
+): Promise<{ loadS: number; indexS: number; vacuumS: number }> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
@@ -256,7 +260,12 @@ export async function generateDataset(url: string, scale: number, log: (s: strin
   const loadS = (performance.now() - t) / 1000;
   t = performance.now();
   await runSteps(url, INDEXES, 2, log);
-  await runSteps(url, AFTER_INDEXES.map((sql, i) => ({ label: `post ${i + 1}`, sql })), 1, () => undefined);
+  await runSteps(
+    url,
+    AFTER_INDEXES.map((sql, i) => ({ label: `post ${i + 1}`, sql })),
+    1,
+    () => undefined,
+  );
   const indexS = (performance.now() - t) / 1000;
   t = performance.now();
   const v = new pg.Client({ connectionString: url });
@@ -296,8 +305,17 @@ export async function listTables(url: string): Promise<TableInfo[]> {
        ORDER BY pg_table_size(c.oid) DESC, 1, 2`);
     const out: TableInfo[] = [];
     for (const t of r.rows) {
-      const n = await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ONLY ${pg.escapeIdentifier(t.schema)}.${pg.escapeIdentifier(t.name)}`);
-      out.push({ schema: t.schema, name: t.name, display: t.display, rows: Number(n.rows[0]!.n), tableBytes: Number(t.table_bytes), indexBytes: Number(t.index_bytes) });
+      const n = await c.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM ONLY ${pg.escapeIdentifier(t.schema)}.${pg.escapeIdentifier(t.name)}`,
+      );
+      out.push({
+        schema: t.schema,
+        name: t.name,
+        display: t.display,
+        rows: Number(n.rows[0]!.n),
+        tableBytes: Number(t.table_bytes),
+        indexBytes: Number(t.index_bytes),
+      });
     }
     return out;
   } finally {

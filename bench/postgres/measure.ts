@@ -39,7 +39,12 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
  * Runs `fn` as a phase. `toolCpu` extracts the CPU seconds of an external tool from its
  * result (pg_dump / pg_restore report theirs through `times`).
  */
-export async function measure<T>(label: string, opts: MeasureOptions, fn: () => Promise<T>, toolCpu?: (r: T) => number): Promise<{ result: T; phase: Phase }> {
+export async function measure<T>(
+  label: string,
+  opts: MeasureOptions,
+  fn: () => Promise<T>,
+  toolCpu?: (r: T) => number,
+): Promise<{ result: T; phase: Phase }> {
   const groups = { ...opts.svc.groups, workers: opts.workers ?? {} };
   opts.before?.();
   const startRssMiB: Record<string, number> = {};

@@ -237,7 +237,13 @@ export interface JobTimes {
   finalize?: { start: number; end: number };
 }
 
-async function jobTimes(stack: Stack, coordId: string, finId: string, childPrefix: string, childQueue: 'export' | 'restore'): Promise<JobTimes> {
+async function jobTimes(
+  stack: Stack,
+  coordId: string,
+  finId: string,
+  childPrefix: string,
+  childQueue: 'export' | 'restore',
+): Promise<JobTimes> {
   const q = stack.platform.queues.queues;
   const coord = await q.coordinate.getJob(coordId);
   const fin = await q.finalize.getJob(finId);

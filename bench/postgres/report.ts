@@ -4,8 +4,7 @@ export function table(headers: string[], rows: (string | number | undefined)[][]
   const cells = rows.map((r) => r.map((c) => (c === undefined ? '-' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const numeric = headers.map((_, i) => cells.every((r) => /^[-+]?[\d.,]+[a-z%x]*$|^-$/.test(r[i] ?? '-')));
-  const fmt = (r: string[]) =>
-    '| ' + r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ') + ' |';
+  const fmt = (r: string[]) => '| ' + r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ') + ' |';
   return [fmt(headers), '| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |', ...cells.map(fmt)].join('\n');
 }
 

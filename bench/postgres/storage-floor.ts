@@ -26,12 +26,20 @@ function bytesStream(total: number): Readable {
   });
 }
 
-export async function storageFloor(stack: Stack, totalBytes: number, parallel = 4): Promise<{ seconds: number; bytes: number; mbPerS: number }> {
+export async function storageFloor(
+  stack: Stack,
+  totalBytes: number,
+  parallel = 4,
+): Promise<{ seconds: number; bytes: number; mbPerS: number }> {
   const each = Math.ceil(totalBytes / parallel);
   const keys = Array.from({ length: parallel }, (_, i) => `floor/${Date.now()}-${i}.bin`);
   const t0 = performance.now();
   await Promise.all(keys.map((k) => stack.platform.store.put(k, bytesStream(each))));
   const seconds = (performance.now() - t0) / 1000;
   await stack.platform.store.deleteMany(keys);
-  return { seconds: Math.round(seconds * 100) / 100, bytes: each * parallel, mbPerS: Math.round(((each * parallel) / 1e6 / seconds) * 10) / 10 };
+  return {
+    seconds: Math.round(seconds * 100) / 100,
+    bytes: each * parallel,
+    mbPerS: Math.round(((each * parallel) / 1e6 / seconds) * 10) / 10,
+  };
 }
