@@ -111,13 +111,13 @@ export interface WorkerProcess {
 
 /**
  * A worker process joined to the stack, consuming `queues`. Ready once it logged
- * "workers started".
+ * "workers started". `nodeArgs` are extra node flags (--cpu-prof is not allowed in NODE_OPTIONS).
  */
-export async function spawnWorker(stack: Stack, label: string, queues: string[]): Promise<WorkerProcess> {
+export async function spawnWorker(stack: Stack, label: string, queues: string[], nodeArgs: readonly string[] = []): Promise<WorkerProcess> {
   const configPath = join(stack.dir, 'backup.config.yaml');
   const logPath = join(stack.dir, `worker-${label}-${Date.now()}.log`);
   const out = createWriteStream(logPath);
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'apps/worker/src/main.ts'], {
     cwd: process.cwd(),
     env: { ...process.env, ...stack.env, BACKUP_CONFIG: configPath, WORKER_QUEUES: queues.join(','), LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -131,7 +131,10 @@ export async function spawnWorker(stack: Stack, label: string, queues: string[])
   const log = () => readFile(logPath, 'utf8').catch(() => '');
   const until = Date.now() + 60_000;
   while (!(await log()).includes('workers started')) {
-    if (child.exitCode !== null) throw new Error(`worker ${label} exited early: ${await log()}`);
+    if (child.exitCode !== null) {
+      await sleep(200); // let the log stream flush the worker's last words
+      throw new Error(`worker ${label} exited early: ${await log()}`);
+    }
     if (Date.now() > until) throw new Error(`worker ${label} did not start: ${await log()}`);
     await sleep(100);
   }

@@ -2,7 +2,8 @@
  * The storage floor: how fast the platform's object store takes bytes that need no
  * database and no compression. `parallel` concurrent `store.put` of incompressible bytes
  * generated in memory, through the same driver and configuration the workers use (S3:
- * lib-storage multipart, 8 MiB parts, queue size 2), from this process.
+ * our multipart upload (packages/storage/src/multipart.ts), 8 MiB parts, queue size 2),
+ * from this process.
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';

@@ -2,6 +2,7 @@
 
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LEDGER_SCHEMA } from './catalog-sql.ts';
 import { CANONICAL_SESSION_SQL, withClient } from './connection.ts';
@@ -32,6 +33,12 @@ export interface ImportTableOptions {
   readonly encoding?: string | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly connectTimeoutMs?: number | undefined;
+  /**
+   * Try to load without writing the rows to WAL (see {@link importTable}). Default: true,
+   * except for an object whose ledger key names a chunk (`.part-NNNN.`): several chunks of
+   * one table load in parallel, and the exclusive lock this takes would serialise them.
+   */
+  readonly skipWal?: boolean | undefined;
 }
 
 export interface ImportResult {
@@ -64,6 +71,16 @@ export function importCopySql(table: TableSpec): string {
  *
  * If the source errors, the load is aborted (CopyFail), the transaction rolled back and the
  * source's error rethrown as is. Returns COPY's own row count.
+ *
+ * Skipping WAL (`skipWal`, on by default): on a server with `wal_level = minimal`, rows
+ * COPied into a table whose storage was created in the same transaction are not written to
+ * WAL (the table is synced at commit instead), which is what pg_restore -j does by
+ * truncating each table before its COPY. So when the target is a plain table, with no
+ * triggers, that this transaction can lock at once (ACCESS EXCLUSIVE, NOWAIT) and that is
+ * then empty, it is TRUNCATEd (a no-op for its contents) in the load's transaction before
+ * the COPY. Anything else (another load holding the table, rows present, a foreign key
+ * pointing at it, another wal_level) leaves the load as it was: plain COPY, written to WAL.
+ * A failed or retried load rolls the TRUNCATE back with everything else.
  */
 export async function importTable(opts: ImportTableOptions): Promise<ImportResult> {
   const { source, ledger } = opts;
@@ -90,6 +107,7 @@ export async function importTable(opts: ImportTableOptions): Promise<ImportResul
             return { rows: Number(row.rows), skipped: true };
           }
         }
+        if (opts.skipWal ?? !isChunkKey(ledger?.objectKey)) await truncateIfEmptyForWalSkip(client, opts.table);
         const copy = client.query(copyFrom(importCopySql(opts.table)));
         await pipeline(source, copy);
         const rows = copy.rowCount;
@@ -109,6 +127,55 @@ export async function importTable(opts: ImportTableOptions): Promise<ImportResul
     });
   } finally {
     if (!source.destroyed && !source.readableEnded) source.destroy();
+  }
+}
+
+/** A chunk of a table (keys.ts: `<table>.part-NNNN.copy...`; dots in names are encoded). */
+function isChunkKey(objectKey: string | undefined): boolean {
+  return objectKey !== undefined && /\.part-\d{4,}\.[^/]*$/.test(objectKey);
+}
+
+/**
+ * Inside the load's transaction: with wal_level = minimal, TRUNCATE the target when it is a
+ * plain trigger-free table we can lock exclusively right now and that holds no row, so the
+ * COPY that follows skips WAL. Returns whether it did. Never waits for a lock and never
+ * fails the load: anything unexpected rolls back to the savepoint and the COPY runs as is.
+ */
+async function truncateIfEmptyForWalSkip(client: Client, table: { schema: string; name: string }): Promise<boolean> {
+  const rel = quoteQualified(table);
+  const info = await client.query<{ minimal: boolean; eligible: boolean }>(
+    `SELECT pg_catalog.current_setting('wal_level') = 'minimal' AS minimal,
+            (c.relkind = 'r' AND NOT c.relhastriggers AND c.relpersistence = 'p') AS eligible
+       FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)`,
+    [rel],
+  );
+  const row = info.rows[0];
+  if (!row?.minimal || !row.eligible) return false;
+  await client.query('SAVEPOINT bk_skip_wal');
+  try {
+    await client.query(`LOCK TABLE ONLY ${rel} IN ACCESS EXCLUSIVE MODE NOWAIT`);
+    // Under the lock no other transaction can add rows. Empty means: no page at all (a
+    // table just created or truncated; not a matter of snapshots), or, in READ COMMITTED,
+    // no row visible to this statement's snapshot, taken after the lock, so it sees every
+    // row committed before. (In REPEATABLE READ the snapshot may predate the lock.)
+    const empty = await client.query<{ empty: boolean }>(
+      `SELECT pg_catalog.pg_relation_size($1::regclass) = 0
+              OR (pg_catalog.current_setting('transaction_isolation') = 'read committed'
+                  AND NOT EXISTS (SELECT 1 FROM ONLY ${rel})) AS empty`,
+      [rel],
+    );
+    if (!empty.rows[0]?.empty) {
+      // Not ours to empty: give the lock back and load as usual.
+      await client.query('ROLLBACK TO SAVEPOINT bk_skip_wal; RELEASE SAVEPOINT bk_skip_wal');
+      return false;
+    }
+    await client.query(`TRUNCATE ONLY ${rel}`);
+    await client.query('RELEASE SAVEPOINT bk_skip_wal');
+    return true;
+  } catch {
+    // Locked by another load (55P03), referenced by a foreign key, no TRUNCATE privilege...
+    await client.query('ROLLBACK TO SAVEPOINT bk_skip_wal; RELEASE SAVEPOINT bk_skip_wal');
+    return false;
   }
 }
 

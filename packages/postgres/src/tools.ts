@@ -218,9 +218,18 @@ export function toolOutputStream(opts: SpawnToolOptions): Readable {
   return out;
 }
 
+/** How a write to a child's stdin fails when the child stopped reading (exited or closed it). */
+function isBrokenPipe(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED' || code === 'ECONNRESET';
+}
+
 /**
  * Runs a tool to completion, feeding `stdin` (if given) and collecting stdout (if asked).
- * When the input stream fails, that error wins (it is the cause) and the tool is stopped.
+ * When the input stream fails on its own, that error wins (it is the cause) and the tool is
+ * stopped. When the tool stops reading its stdin (it exited early), the resulting broken
+ * pipe is only a consequence: the tool's own failure (its exit status and stderr) is
+ * reported, and a tool that exited 0 succeeded.
  */
 export async function runTool(opts: SpawnToolOptions & { stdin?: Readable | undefined; collectStdout?: boolean }): Promise<string> {
   const { child, finished } = spawnTool(opts, opts.stdin ? 'pipe' : 'ignore');
@@ -237,20 +246,25 @@ export async function runTool(opts: SpawnToolOptions & { stdin?: Readable | unde
   if (opts.stdin && child.stdin) {
     const input = opts.stdin;
     const childStdin = child.stdin;
-    let inputFailed = false;
+    // Set when the child's end of the pipe broke first (EPIPE...): pipeline() then destroys
+    // `input` with that same error, which must not pass for a failure of the input.
+    let stdinBroken = false;
+    childStdin.once('error', () => {
+      stdinBroken = true;
+    });
+    childStdin.once('close', () => {
+      if (!input.readableEnded) stdinBroken = true;
+    });
     input.once('error', (err) => {
-      inputFailed = true;
-      inputError = err;
+      if (stdinBroken && isBrokenPipe(err)) return;
+      inputError ??= err;
       child.kill('SIGTERM');
     });
     pipeline(input, childStdin, (err) => {
       // EPIPE / premature close: the tool stopped reading; its exit status tells why.
-      if (err && !inputFailed && !(opts.signal?.aborted ?? false)) {
-        const code = err.code;
-        if (code !== 'EPIPE' && code !== 'ERR_STREAM_PREMATURE_CLOSE' && code !== 'ERR_STREAM_DESTROYED') {
-          inputError = err;
-          child.kill('SIGTERM');
-        }
+      if (err && !(opts.signal?.aborted ?? false) && !isBrokenPipe(err)) {
+        inputError ??= err;
+        child.kill('SIGTERM');
       }
     });
   }

@@ -154,6 +154,92 @@ describe('importTable', () => {
       expect((await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [LEDGER_SCHEMA])).rowCount).toBe(0);
     });
   });
+
+  describe('skipping WAL (the harness server runs wal_level = minimal)', () => {
+    const fresh = { schema: 'public', name: 'walskip', columns: ['id', 'v'] };
+    const filenode = (c: import('pg').Client): Promise<string> =>
+      c.query<{ f: string }>(`SELECT pg_relation_filenode('public.walskip')::text AS f`).then((r) => r.rows[0]?.f ?? '');
+    beforeAll(async () => {
+      await withPg(url, (c) => c.query('CREATE TABLE public.walskip (id int, v text)'));
+    });
+
+    it('truncates an empty table in the load transaction (new storage: COPY skips WAL), not a chunk', async () => {
+      await withPg(url, async (c) => {
+        expect(await withPg(url, (c2) => c2.query(`SELECT current_setting('wal_level') AS w`))).toMatchObject({ rows: [{ w: 'minimal' }] });
+        const before = await filenode(c);
+        await importTable({
+          url,
+          table: fresh,
+          source: Readable.from([copyText(1, 2000)]),
+          ledger: { restoreId: 'w1', objectKey: 'x/walskip.copy.zst' },
+        });
+        const afterWhole = await filenode(c);
+        expect(afterWhole).not.toBe(before);
+        expect(await count('walskip')).toBe(2000);
+        // Not empty any more: loads append, nothing is truncated.
+        await importTable({
+          url,
+          table: fresh,
+          source: Readable.from([copyText(2001, 2100)]),
+          ledger: { restoreId: 'w1', objectKey: 'x/walskip.copy.gz' },
+        });
+        expect(await filenode(c)).toBe(afterWhole);
+        expect(await count('walskip')).toBe(2100);
+        await c.query('TRUNCATE public.walskip');
+        // A chunk (keys.ts ".part-NNNN.") or skipWal: false leaves the table's storage alone.
+        const empty = await filenode(c);
+        await importTable({
+          url,
+          table: fresh,
+          source: Readable.from([copyText(1, 10)]),
+          ledger: { restoreId: 'w1', objectKey: 'x/walskip.part-0001.copy.zst' },
+        });
+        await importTable({ url, table: fresh, source: Readable.from([copyText(11, 20)]), skipWal: false });
+        expect(await filenode(c)).toBe(empty);
+        expect(await count('walskip')).toBe(20);
+        await c.query('TRUNCATE public.walskip');
+      });
+    });
+
+    it('never empties rows of a load still in progress, and does not wait for it', async () => {
+      await withPg(url, async (other) => {
+        await other.query('BEGIN');
+        await other.query(`INSERT INTO public.walskip VALUES (-1, 'uncommitted')`);
+        // The other transaction holds ROW EXCLUSIVE: no exclusive lock now, plain COPY.
+        const r = await importTable({ url, table: fresh, source: Readable.from([copyText(1, 50)]) });
+        expect(r.rows).toBe(50);
+        await other.query('COMMIT');
+      });
+      expect(await count('walskip')).toBe(51);
+      await withPg(url, (c) => c.query('TRUNCATE public.walskip'));
+    });
+
+    it('under REPEATABLE READ, only a table without a single page counts as empty', async () => {
+      const db = await pg.createDatabase('import_rr');
+      await withPg(db, (c) =>
+        c.query(
+          `CREATE TABLE public.walskip (id int, v text); ALTER DATABASE ${c.escapeIdentifier(c.database ?? '')} SET default_transaction_isolation = 'repeatable read'`,
+        ),
+      );
+      await withPg(db, async (c) => {
+        const before = await filenode(c);
+        await importTable({ url: db, table: fresh, source: Readable.from([copyText(1, 10)]) });
+        const after = await filenode(c);
+        expect(after).not.toBe(before);
+        // Rows deleted: no row visible, but pages left: not provably empty under RR.
+        await c.query('DELETE FROM public.walskip');
+        await importTable({ url: db, table: fresh, source: Readable.from([copyText(11, 20)]) });
+        expect(await filenode(c)).toBe(after);
+        expect(Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM public.walskip')).rows[0]?.n)).toBe(10);
+      });
+    });
+
+    it('a failed load rolls its TRUNCATE back with the rest', async () => {
+      const boom = new Error('checksum mismatch');
+      await expect(importTable({ url, table: fresh, source: failingSource(copyText(1, 5000), boom) })).rejects.toBe(boom);
+      expect(await count('walskip')).toBe(0);
+    });
+  });
 });
 
 describe('restore target checks', () => {

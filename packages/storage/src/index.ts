@@ -6,6 +6,7 @@ import type { ObjectStore, StorageConfig } from './types.ts';
 export * from './types.ts';
 export { createFileStore, type FileStorageConfig } from './file.ts';
 export { createS3Store, type S3StorageConfig } from './s3.ts';
+export { MAX_PARTS, maxObjectSize, ObjectTooLargeError, partSizeFor } from './multipart.ts';
 
 /** Builds the driver `cfg` names. */
 export function createObjectStore(cfg: StorageConfig): ObjectStore {

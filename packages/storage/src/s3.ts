@@ -2,7 +2,7 @@ import { guardBody } from './body-guard.ts';
 import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { addAbortSignal, pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
+import { addAbortSignal, Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectsCommand,
@@ -14,7 +14,7 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { uploadStream } from './multipart.ts';
 import {
   assertValidKey,
   assertValidPrefix,
@@ -49,13 +49,9 @@ const MIN_REQUEST_TIMEOUT_MS = 120_000;
  */
 const SOCKET_IDLE_TIMEOUT_MS = 300_000;
 
-/** Counts the bytes flowing through. */
-class ByteCounter extends Transform {
-  bytes = 0;
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    callback(null, chunk);
-  }
+/** The timeout of a request carrying `bytes` of body (parts grow; see multipart.ts). */
+function requestTimeoutMs(bytes: number): number {
+  return Math.max(MIN_REQUEST_TIMEOUT_MS, Math.ceil(bytes / MIN_UPLOAD_BYTES_PER_SECOND) * 1000);
 }
 
 /** `prefix` with leading, trailing and repeated slashes removed. */
@@ -96,8 +92,12 @@ function addContentMd5ToDeleteObjects(client: S3Client): void {
 }
 
 /**
- * The S3 driver. Objects go to `cfg.bucket` under `cfg.prefix`; `put` streams through
- * lib-storage's multipart `Upload`, which holds about `partSize x queueSize` bytes per upload.
+ * The S3 driver. Objects go to `cfg.bucket` under `cfg.prefix`; `put` streams a multipart
+ * upload (multipart.ts) holding at most `(queueSize + 1) x partSize` bytes per upload
+ * (`queueSize` parts in flight, one filling), in reused buffers. An object may have up to
+ * 1,000 parts (Swift's limit); parts grow after every 250 (see `partSizeFor`), so one
+ * object can reach `maxObjectSize(partSize)`: 3,750 x partSize (29.3 GiB with 8 MiB
+ * parts, 18.3 GiB with 5 MiB); a larger one fails with ObjectTooLargeError.
  */
 export function createS3Store(cfg: S3StorageConfig): ObjectStore {
   const bucket = cfg.bucket;
@@ -120,7 +120,7 @@ export function createS3Store(cfg: S3StorageConfig): ObjectStore {
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: {
       connectionTimeout: CONNECTION_TIMEOUT_MS,
-      requestTimeout: Math.max(MIN_REQUEST_TIMEOUT_MS, Math.ceil(partSize / MIN_UPLOAD_BYTES_PER_SECOND) * 1000),
+      requestTimeout: requestTimeoutMs(partSize),
       throwOnRequestTimeout: true,
       socketTimeout: SOCKET_IDLE_TIMEOUT_MS,
       httpAgent: new HttpAgent(agentOptions),
@@ -164,29 +164,21 @@ export function createS3Store(cfg: S3StorageConfig): ObjectStore {
       }
       signal?.addEventListener('abort', onAbort, { once: true });
 
-      const counter = new ByteCounter();
       try {
-        const upload = new Upload({
+        const bytes = await uploadStream(body, {
           client,
-          params: {
-            Bucket: bucket,
-            Key,
-            Body: counter,
-            ...(opts.contentType !== undefined && { ContentType: opts.contentType }),
-          },
+          bucket,
+          key: Key,
+          contentType: opts.contentType,
           partSize,
           queueSize,
-          leavePartsOnError: false,
+          requestTimeoutMs,
+          signal,
         });
-        // pipeline() hands the body's own error object on to `counter`, so lib-storage sees
-        // it and, once the multipart upload is aborted, rejects with it.
-        pipeline(body, counter, () => {});
-        await upload.done();
-        return { key, bytes: counter.bytes };
+        return { key, bytes };
       } catch (error) {
         // When an upload request failed first, nobody reads the body any more: stop its producer.
         body.destroy();
-        counter.destroy();
         throw guard.errorOr(error);
       } finally {
         signal?.removeEventListener('abort', onAbort);

@@ -1,7 +1,8 @@
 import type { Transform } from 'node:stream';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
-import { CompressStream, DecompressStream } from 'zstd-napi';
+import { DecompressStream } from 'zstd-napi';
 import { type Codec, DEFAULT_LEVEL, LEVEL_RANGES } from '../config/schema.ts';
+import { ZstdCompressStream } from './zstd.ts';
 
 export interface CompressionSpec {
   codec: Codec;
@@ -32,8 +33,9 @@ export function compressor(spec: CompressionSpec): Transform | undefined {
   switch (spec.codec) {
     case 'zstd':
       // The frame checksum makes `zstd -d` and our reader detect corruption on their own,
-      // independently of the SHA-256 we record.
-      return new CompressStream({ compressionLevel: spec.level, checksumFlag: true });
+      // independently of the SHA-256 we record. Output comes in full 256 KiB buffers (see
+      // ZstdCompressStream): zstd-napi's CompressStream holds 4x its output in memory.
+      return new ZstdCompressStream({ level: spec.level, checksum: true });
     case 'gzip':
       return createGzip({ level: spec.level, chunkSize: 64 * 1024 });
     case 'none':
