@@ -116,7 +116,7 @@ export class TdClient {
    * Runs one statement and resolves once the response's column list has arrived; rows follow
    * through the result. An error response rejects with {@link TdError}.
    */
-  async query(sql: string, opts: QueryOptions = {}): Promise<QueryResult> {
+  async query(sql: string | Buffer, opts: QueryOptions = {}): Promise<QueryResult> {
     if (this.closed) throw new Error('TdClient is closed');
     const call = new Call(this.core, sql, opts, false);
     const it = await call.start();
@@ -127,7 +127,7 @@ export class TdClient {
    * Like {@link query}, but rows come as positions of their JSON tokens in the response text,
    * with no value allocated: for exports, which copy most tokens as they are.
    */
-  async queryRaw(sql: string, opts: QueryOptions = {}): Promise<RawQueryResult> {
+  async queryRaw(sql: string | Buffer, opts: QueryOptions = {}): Promise<RawQueryResult> {
     if (this.closed) throw new Error('TdClient is closed');
     const call = new Call(this.core, sql, opts, true);
     const it = await call.start();
@@ -135,7 +135,7 @@ export class TdClient {
   }
 
   /** Runs a statement and collects all rows: for small results (metadata). */
-  async queryAll(sql: string, opts: QueryOptions = {}): Promise<{ columns: readonly ColumnMeta[]; rows: RawValue[][] }> {
+  async queryAll(sql: string | Buffer, opts: QueryOptions = {}): Promise<{ columns: readonly ColumnMeta[]; rows: RawValue[][] }> {
     const res = await this.query(sql, opts);
     const rows: RawValue[][] = [];
     for await (const batch of res.batches()) for (const r of batch) rows.push(r);
@@ -144,9 +144,10 @@ export class TdClient {
 
   /**
    * Runs INSERT / DDL / DELETE and returns `affected_rows`. A statement answering with rows
-   * (a SELECT) returns the number of rows.
+   * (a SELECT) returns the number of rows. `sql` may be its UTF-8 bytes (imports build
+   * statements as bytes: no string to flatten and encode again).
    */
-  async exec(sql: string, opts: QueryOptions = {}): Promise<number> {
+  async exec(sql: string | Buffer, opts: QueryOptions = {}): Promise<number> {
     const { columns, rows } = await this.queryAll(sql, opts);
     if (columns.length === 1 && columns[0]!.name === 'affected_rows' && rows.length === 1) {
       const v = rows[0]![0];
@@ -178,7 +179,7 @@ class Call {
 
   constructor(
     private readonly core: ClientCore,
-    private readonly sql: string,
+    private readonly sql: string | Buffer,
     private readonly opts: QueryOptions,
     raw: boolean,
   ) {
@@ -198,7 +199,7 @@ class Call {
       this.detachAbort = () => signal.removeEventListener('abort', onAbort);
     }
     try {
-      let body = Buffer.from(this.sql, 'utf8');
+      let body = typeof this.sql === 'string' ? Buffer.from(this.sql, 'utf8') : this.sql;
       let gzipped = false;
       if (body.length >= this.core.gzipRequestMinBytes) {
         body = await gzipAsync(body, { level: zlibConstants.Z_BEST_SPEED });
@@ -252,7 +253,13 @@ class Call {
       return await this.sendOnce(body, gzipped);
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { reusedSocket?: boolean };
-      if (!this.failure && e.reusedSocket === true && (e.code === 'ECONNRESET' || e.code === 'EPIPE') && READ_ONLY.test(this.sql)) {
+      if (
+        !this.failure &&
+        e.reusedSocket === true &&
+        (e.code === 'ECONNRESET' || e.code === 'EPIPE') &&
+        typeof this.sql === 'string' &&
+        READ_ONLY.test(this.sql)
+      ) {
         return this.sendOnce(body, gzipped);
       }
       throw err;
@@ -319,7 +326,7 @@ class Call {
     const enc = String(res.headers['content-encoding'] ?? '').toLowerCase();
     if (enc === '' || enc === 'identity') return res;
     if (enc !== 'gzip') throw new TdProtocolError(`unsupported Content-Encoding ${enc}`);
-    return pipeline(res, createGunzip(), () => undefined);
+    return pipeline(res, createGunzip({ chunkSize: 64 * 1024 }), () => undefined);
   }
 
   /** Reads until the columns are known (or an error body is complete); rows follow lazily. */

@@ -160,3 +160,34 @@ export async function createChildTable(
 ): Promise<void> {
   await client.exec(createChildTableSql(db, name, stable, tags), opts);
 }
+
+/**
+ * Multi-table `CREATE TABLE IF NOT EXISTS a USING ... TAGS (...) IF NOT EXISTS b USING ...`
+ * statements for many child tables, each kept under `maxBytes` (TDengine refuses SQL over
+ * 1 MiB): 10 000 child tables take a handful of requests instead of 10 000.
+ */
+export function* createChildTablesSql(
+  db: string,
+  children: Iterable<{ name: string; stable: string; tags: readonly TagValue[] }>,
+  maxBytes: number,
+): Generator<string> {
+  const head = 'CREATE TABLE ';
+  let sql = '';
+  let size = 0;
+  for (const c of children) {
+    const item = createChildTableSql(db, c.name, c.stable, c.tags).slice(head.length);
+    const n = Buffer.byteLength(item, 'utf8') + 1;
+    if (sql !== '' && size + n > maxBytes) {
+      yield sql;
+      sql = '';
+    }
+    if (sql === '') {
+      sql = head + item;
+      size = head.length + n;
+    } else {
+      sql += ` ${item}`;
+      size += n;
+    }
+  }
+  if (sql !== '') yield sql;
+}

@@ -13,6 +13,7 @@ import type { TdClient } from './client.ts';
 import { TdInvalidInputError, TdProtocolError, TdRowCountMismatchError, abortReason } from './errors.ts';
 import { quoteIdent, quoteQualified } from './quote.ts';
 import type { RawRowBatch } from './response-parser.ts';
+import { countOf } from './schema-read.ts';
 import { rfc3339ToEpochConverter } from './timestamp.ts';
 import type { ColumnInfo, Precision, TdTypeName } from './types.ts';
 
@@ -28,7 +29,7 @@ export interface ExportRowsOptions {
   readonly from?: bigint | undefined;
   /** Exclusive upper bound, an epoch in the database precision: the backup's "as of" cut. */
   readonly to: bigint;
-  /** Rows per page; default 10 000 (keep it at or below the server's restfulRowLimit, if set). */
+  /** Rows per page; default 10 000. Each page asks for one row more: keep it below the server's restfulRowLimit, if set. */
   readonly pageSize?: number | undefined;
   readonly signal?: AbortSignal | undefined;
   /** Deadline of each page request; default the client's. */
@@ -101,33 +102,38 @@ export function exportRows(opts: ExportRowsOptions): RowsExport {
     try {
       let after: string | undefined;
       for (;;) {
-        const res = await client.queryRaw(pageSql({ db, table, columns, after, from, to, limit: pageSize }), { signal, timeoutMs });
+        // One row more than a page: when it does not come, this was the last page, and no
+        // empty page has to be asked for (a table of exactly pageSize rows costs one SELECT).
+        const res = await client.queryRaw(pageSql({ db, table, columns, after, from, to, limit: pageSize + 1 }), { signal, timeoutMs });
         if (res.columns.length !== width) {
           res.cancel();
           throw new TdProtocolError(`${where}: the page has ${res.columns.length} columns, expected ${width}`);
         }
         let pageRows = 0;
+        let more = false;
         let lastTs: string | undefined;
         for await (const batch of res.batches()) {
-          const encoded = encodeBatch(batch);
-          lastTs = encoded.lastTs;
-          pageRows += batch.rows;
+          const take = Math.min(batch.rows, pageSize - pageRows);
+          if (take < batch.rows) more = true;
+          if (take === 0) continue;
+          const encoded = encodeBatch(take < batch.rows ? { ...batch, rows: take } : batch);
+          if (encoded.lastTs !== undefined) lastTs = encoded.lastTs;
+          pageRows += take;
           yield Buffer.from(encoded.text, 'utf8');
         }
         total += pageRows;
-        if (pageRows < pageSize) break;
+        if (!more) break;
         if (after !== undefined && BigInt(lastTs!) <= BigInt(after)) {
           throw new TdProtocolError(`${where}: page did not advance past timestamp ${after}`);
         }
         after = lastTs;
       }
-      const count = await client.queryAll(countSql({ db, table, tsColumn: columns[0]!.name, from, to }), { signal, timeoutMs });
-      const v = count.rows[0]?.[0] ?? '0';
-      if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new TdProtocolError(`${where}: COUNT(*) is not an integer`);
+      // An empty answer is not zero: countOf refuses it (a truncated page and a truncated count must not agree on 0).
+      const v = String(await countOf(client, countSql({ db, table, tsColumn: columns[0]!.name, from, to }), { signal, timeoutMs }));
       if (BigInt(v) !== BigInt(total)) {
         throw new TdRowCountMismatchError(
           `export of ${where} read ${total} rows but COUNT(*) over the same window says ${v}: the server truncated ` +
-            `the result silently (restfulRowLimit below the page size ${pageSize}, or a fetch error it ended with ` +
+            `the result silently (restfulRowLimit at or below the page size ${pageSize}, or a fetch error it ended with ` +
             `code 0) or rows were written into the window during the export; the export is incomplete`,
           BigInt(v),
           BigInt(total),

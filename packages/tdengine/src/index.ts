@@ -68,6 +68,7 @@ export {
   PORTABLE_DATABASE_OPTIONS,
   createChildTable,
   createChildTableSql,
+  createChildTablesSql,
   createDatabase,
   createDatabaseSql,
   createNormalTable,
@@ -77,7 +78,27 @@ export {
   type CreateDatabaseOptions,
 } from './ddl.ts';
 export { quoteIdent, quoteQualified, quoteString } from './quote.ts';
-export { epochToRfc3339, rfc3339ToEpoch, rfc3339ToEpochConverter } from './timestamp.ts';
+export { TIMESTAMP_END, clampEpoch, epochToRfc3339, rfc3339ToEpoch, rfc3339ToEpochConverter } from './timestamp.ts';
 export { sqlLiteralEncoder, tdJsonEncoder, toCanonical } from './values.ts';
 export { TdJsonLineReader } from './td-jsonl.ts';
 export { formatCoordinate, wkbHexToWkt, wkbToWkt } from './wkb.ts';
+export {
+  batchHeader,
+  exportBatch,
+  parseBatchHeader,
+  readBatch,
+  type BatchExport,
+  type BatchSection,
+  type BatchTable,
+  type ExportBatchOptions,
+} from './batch.ts';
+export {
+  childTags,
+  readSchema,
+  schemaLines,
+  type ChildTableDef,
+  type DatabaseSchema,
+  type NormalTableDef,
+  type SuperTableDef,
+} from './schema-file.ts';
+export { countOf, readDatabaseChecked, rowsPerChildTable, type CheckedDatabase } from './schema-read.ts';

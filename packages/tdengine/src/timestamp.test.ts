@@ -44,6 +44,19 @@ describe('rfc3339ToEpoch', () => {
     }
   });
 
+  it('composes the digits of many epochs like BigInt arithmetic, one converter for all (second text reused)', () => {
+    for (const p of ['ms', 'us', 'ns'] as const) {
+      const conv = rfc3339ToEpochConverter(p);
+      const unit = { ms: 1000n, us: 1_000_000n, ns: 1_000_000_000n }[p];
+      let v = -3n * unit;
+      for (let i = 0; i < 2000; i++) {
+        // steps inside one second and across days and years, from before the epoch on
+        v += i % 5 === 0 ? BigInt(i) * unit * 86_400n * 17n + 7n : BigInt((i * 7919) % 1000) + 1n;
+        expect(conv(epochToRfc3339(v, p)), `${p} ${v}`).toBe(v.toString());
+      }
+    }
+  });
+
   it('round-trips with epochToRfc3339 over a wide range', () => {
     for (const p of ['ms', 'us', 'ns'] as const) {
       for (const v of [0n, 1n, -1n, 999n, -999n, 86_400_000n, -86_400_001n, 1656481855401123n, -62135596800000n]) {

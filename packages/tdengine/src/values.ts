@@ -110,18 +110,24 @@ export function tdJsonEncoder(type: TdType, precision: Precision): TdJsonEncoder
 /** Encodes canonical values of one column type as SQL literals. */
 export type SqlLiteralEncoder = (v: TdValue) => string;
 
+const FLT_MAX = 3.4028234663852886e38;
+
 /**
- * Shortest text of a float32 value read as a double: TDengine reads FLOAT literals with
- * strtod and refuses values above FLT_MAX as a double, so `3.4028235e+38` (the shortest
- * float32 text of FLT_MAX) would be refused; `3.4028234663852886e+38` is the same float32,
- * exactly. Always has a `.` or an exponent, so it reads as a float literal.
+ * A FLOAT or DOUBLE literal. TDengine reads a FLOAT literal with strtod and then narrows it
+ * to float32, which is exactly `Math.fround(Number(text))`: the exported text (the server's
+ * shortest float32 text, `10.51`) therefore gives back the same float32 and is sent as it is.
+ * Only where the text read as a double lies beyond FLT_MAX (which TDengine refuses:
+ * `3.4028235e+38`, the shortest text of FLT_MAX itself) is the float32's exact double text
+ * sent instead (`3.4028234663852886e+38`, the same float32). Always has a `.` or an exponent,
+ * so it reads as a float literal.
  */
 function floatLiteral(text: string, single: boolean, type: TdType): string {
   if (!NUMBER.test(text)) throw wrongValue(type, text, 'expects a number');
-  const v = single ? Math.fround(Number(text)) : Number(text);
+  const d = Number(text);
+  const v = single ? Math.fround(d) : d;
   if (!Number.isFinite(v)) throw wrongValue(type, text, 'is out of range');
   if (v === 0) return Object.is(v, -0) ? '-0.0' : '0.0';
-  const s = single ? String(v) : text;
+  const s = single && Math.abs(d) > FLT_MAX ? String(v) : text;
   return /[.eE]/.test(s) ? s : `${s}.0`;
 }
 

@@ -78,7 +78,7 @@ describe('export faults', () => {
     expect(e.message).toMatch(/COUNT\(\*\).*says 2500/);
   });
 
-  it('a server-wide restfulRowLimit at or above the page size is harmless', async () => {
+  it('a server-wide restfulRowLimit above the page size is harmless; at or below it fails loudly', async () => {
     const limited = await startTestTd({ restfulRowLimit: 1000 });
     try {
       const c = limited.client;
@@ -86,11 +86,14 @@ describe('export faults', () => {
       await c.exec('CREATE TABLE g.t (ts TIMESTAMP, v INT)');
       await c.exec(`INSERT INTO g.t VALUES ${Array.from({ length: 3000 }, (_, i) => `(${i + 1}, ${i})`).join(' ')}`);
       const cols = (await describeTable(c, 'g', 't')).columns;
-      const ok = exportRows({ client: c, db: 'g', table: 't', columns: cols, precision: 'ms', to: 10n ** 12n, pageSize: 1000 });
+      // each page asks for pageSize + 1 rows (the extra one says whether another page follows)
+      const ok = exportRows({ client: c, db: 'g', table: 't', columns: cols, precision: 'ms', to: 10n ** 12n, pageSize: 999 });
       await collect(ok.stream);
       expect(await ok.done).toEqual({ rows: 3000 });
-      const bad = exportRows({ client: c, db: 'g', table: 't', columns: cols, precision: 'ms', to: 10n ** 12n, pageSize: 1500 });
-      expect(await exportFailure(bad)).toBeInstanceOf(TdRowCountMismatchError);
+      for (const pageSize of [1000, 1500]) {
+        const bad = exportRows({ client: c, db: 'g', table: 't', columns: cols, precision: 'ms', to: 10n ** 12n, pageSize });
+        expect(await exportFailure(bad)).toBeInstanceOf(TdRowCountMismatchError);
+      }
     } finally {
       await limited.close();
     }
