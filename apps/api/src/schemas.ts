@@ -22,6 +22,10 @@ export const createBackupBody = z
     compression: z.object({ codec: codecSchema, level: z.number().int().optional() }).strict().optional(),
     /** Default: encrypt when an encryption key is configured. */
     encrypt: z.boolean().optional(),
+    /** type "incremental" with nothing to build on: take a full (or database/table) backup instead of answering 400. */
+    fullIfMissing: z.boolean().optional(),
+    /** TDengine: the cut (default: when the backup starts); rows at or after it are counted and reported, not backed up. */
+    asOf: z.iso.datetime({ offset: true }).optional(),
   })
   .strict();
 

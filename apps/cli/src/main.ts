@@ -60,7 +60,9 @@ program
   .argument('<source>', 'source name from the configuration')
   .addOption(new Option('-t, --type <type>', 'backup type').choices(['full', 'database', 'table', 'incremental']).default('full'))
   .option('-d, --database <name...>', 'databases (type database)')
-  .option('--table <name...>', 'tables, schema.table or db.schema.table (type table)')
+  .option('--table <name...>', 'tables: PostgreSQL schema.table or db.schema.table, TDengine db.table (type table)')
+  .option('--full-if-missing', 'TDengine incremental: take the full backup when there is none to build on', false)
+  .option('--as-of <time>', 'TDengine: cut at this ISO 8601 time instead of now')
   .addOption(new Option('--codec <codec>', 'compression codec').choices(['zstd', 'gzip', 'none']))
   .option('--level <n>', 'compression level', (v) => Number.parseInt(v, 10))
   .option('--no-encrypt', 'do not encrypt even when a key is configured')
@@ -68,9 +70,21 @@ program
   .action(
     async (
       source: string,
-      o: { type: string; database?: string[]; table?: string[]; codec?: string; level?: number; encrypt: boolean; wait: boolean },
+      o: {
+        type: string;
+        database?: string[];
+        table?: string[];
+        codec?: string;
+        level?: number;
+        encrypt: boolean;
+        wait: boolean;
+        fullIfMissing: boolean;
+        asOf?: string;
+      },
     ) => {
       const body: Record<string, unknown> = { source, type: o.type };
+      if (o.fullIfMissing) body.fullIfMissing = true;
+      if (o.asOf) body.asOf = o.asOf;
       if (o.database) body.databases = o.database;
       if (o.table) body.tables = o.table;
       if (o.codec) body.compression = { codec: o.codec, ...(o.level !== undefined ? { level: o.level } : {}) };
@@ -170,7 +184,9 @@ program
     await client().post(`/v1/backups/${id}/verify`, {});
     if (!o.wait) return void process.stdout.write(`${id} verification queued\n`);
     for (;;) {
-      const b = await client().get<{ verification?: { status: string; problems?: { key: string; problem: string }[] } }>(`/v1/backups/${id}`);
+      const b = await client().get<{ verification?: { status: string; problems?: { key: string; problem: string }[] } }>(
+        `/v1/backups/${id}`,
+      );
       const v = b.verification;
       if (v && v.status !== 'running') {
         if (json()) out(v);
@@ -271,18 +287,20 @@ program
       ...(o.source ? { source: o.source } : {}),
     });
     if (json()) return out(r);
-    if (r.items) printTable(r.items.map((i) => ({ ...i, reasons: (i.reasons as string[]).join('; ') })), ['id', 'source', 'status', 'action', 'reasons']);
+    if (r.items)
+      printTable(
+        r.items.map((i) => ({ ...i, reasons: (i.reasons as string[]).join('; ') })),
+        ['id', 'source', 'status', 'action', 'reasons'],
+      );
     else process.stdout.write(`cleanup ${r.id} ${r.status}\n`);
   });
 
 const keys = program.command('keys').description('API keys (admin)');
-keys
-  .command('list', { isDefault: true })
-  .action(async () => {
-    const r = await client().get<{ items: Record<string, unknown>[] }>('/v1/keys');
-    if (json()) return out(r);
-    printTable(r.items, ['id', 'name', 'scopes', 'prefix', 'createdAt', 'revokedAt', 'lastUsedAt']);
-  });
+keys.command('list', { isDefault: true }).action(async () => {
+  const r = await client().get<{ items: Record<string, unknown>[] }>('/v1/keys');
+  if (json()) return out(r);
+  printTable(r.items, ['id', 'name', 'scopes', 'prefix', 'createdAt', 'revokedAt', 'lastUsedAt']);
+});
 keys
   .command('create')
   .requiredOption('--name <name>')

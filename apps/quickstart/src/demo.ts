@@ -1,4 +1,6 @@
 import type { PostgresService } from '@bk/local-services';
+import { TdClient } from '@bk/tdengine';
+import { startTdengineTestServer } from '@bk/tdengine-test-server';
 import pg from 'pg';
 
 /** Sample tables for the `demo` source, created once, so a first backup has something to copy. */
@@ -30,4 +32,32 @@ export async function ensureDemoDatabase(server: Pick<PostgresService, 'url' | '
     await c.end();
   }
   return url;
+}
+
+/**
+ * The `td-demo` source: the project's TDengine REST *test server* (TDengine itself is not
+ * installed here), in memory, seeded with a small meters database on every start.
+ */
+export async function startTdDemo(): Promise<{ url: string; stop(): Promise<void> }> {
+  const server = await startTdengineTestServer({ port: 0 });
+  const client = new TdClient({ url: server.url });
+  try {
+    await client.exec("CREATE DATABASE power PRECISION 'ms'");
+    await client.exec(
+      'CREATE STABLE power.meters (ts TIMESTAMP, current FLOAT, voltage INT, phase FLOAT) TAGS (location VARCHAR(64), groupid INT)',
+    );
+    const start = Date.now() - 86_400_000;
+    for (let d = 0; d < 10; d++) {
+      const rows = Array.from(
+        { length: 1000 },
+        (_, i) => `(${start + i * 60_000}, ${(10 + ((i * 7 + d) % 50) / 10).toFixed(1)}, ${215 + (i % 10)}, 0.${(i % 9) + 1})`,
+      );
+      await client.exec(
+        `INSERT INTO power.d${1001 + d} USING power.meters TAGS ('California.Site${d}', ${d % 3}) VALUES ${rows.join(' ')}`,
+      );
+    }
+  } finally {
+    client.close();
+  }
+  return { url: server.url, stop: () => server.close() };
 }

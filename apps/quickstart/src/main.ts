@@ -3,26 +3,27 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { buildApp } from '@bk/api';
 import { ConfigError, createLogger, loadConfig, redactUrl } from '@bk/core';
-import { type PostgresService, type RedisService, findExecutable, startPostgres, startRedis } from '@bk/local-services';
+import { type PostgresService, findExecutable, startPostgres, startRedis } from '@bk/local-services';
 import { createPlatform, startScheduleSync } from '@bk/platform';
 import { startWorkers } from '@bk/worker';
 import closeWithGrace from 'close-with-grace';
 import { parse, stringify } from 'yaml';
-import { ensureDemoDatabase } from './demo.ts';
+import { ensureDemoDatabase, startTdDemo } from './demo.ts';
 
 /**
  * `npm start`: the API and the workers in one process on local defaults. Without
  * REDIS_URL / CATALOG_DATABASE_URL it starts private Redis and PostgreSQL servers with
  * their data under ./data/local (kept across runs); backups go to ./data/backups; an API
  * key is made once and kept in ./data/local/api-key. With no sources configured it adds
- * `demo`, a sample database on the private PostgreSQL.
+ * `demo`, a sample database on the private PostgreSQL, and `td-demo`, the project's TDengine
+ * REST test server (in memory) with a small meters database.
  */
 async function main(): Promise<void> {
   const log = createLogger({ name: 'bk' });
   const env: NodeJS.ProcessEnv = { ...process.env };
   const local = resolve('data/local');
   mkdirSync(local, { recursive: true });
-  const started: (RedisService | PostgresService)[] = [];
+  const started: { stop(): Promise<void> }[] = [];
   const stopServices = async () => {
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
   };
@@ -58,8 +59,12 @@ async function main(): Promise<void> {
     const sources = (fileDoc.sources ?? {}) as Record<string, unknown>;
     if (Object.keys(sources).length === 0 && pgService) {
       const demoUrl = await ensureDemoDatabase(pgService);
-      fileDoc.sources = { demo: { kind: 'postgres', url: demoUrl } };
-      log.info('no sources configured: added "demo", a sample database on the private PostgreSQL');
+      const td = await startTdDemo();
+      started.push(td);
+      fileDoc.sources = { demo: { kind: 'postgres', url: demoUrl }, 'td-demo': { kind: 'tdengine', url: td.url } };
+      log.info(
+        'no sources configured: added "demo", a sample database on the private PostgreSQL, and "td-demo", a TDengine REST test server (in memory, reseeded at each start)',
+      );
     }
     const config = loadConfig({ env, yamlText: stringify(fileDoc) });
     const platform = await createPlatform(config, log);
@@ -87,6 +92,7 @@ async function main(): Promise<void> {
       '',
       `  try:  export BK_API_KEY=${printedKey ?? '<your key>'} BK_API_URL=${address}`,
       '        npx backupctl backup demo --type database --wait',
+      '        npx backupctl backup td-demo --type full --wait',
       '',
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -41,6 +41,8 @@ const SHUTDOWN = 'worker shutting down';
 function isPermanent(e: unknown): boolean {
   if (e instanceof PermanentJobError || e instanceof ZodError || e instanceof UnrecoverableError) return true;
   const name = (e as { name?: string } | null)?.name;
+  // The TDengine connector classifies its own errors (bad SQL, missing table, auth: permanent).
+  if (name?.startsWith('Td') && (e as { permanent?: unknown }).permanent === true) return true;
   return (
     name === 'SourceAuthError' ||
     name === 'SnapshotGoneError' ||
@@ -85,7 +87,8 @@ export function startWorkers(platform: Platform, opts: StartWorkersOptions = {})
           token,
           signal: cancellation.signal,
           log: jobLog,
-          isFinalAttempt: (err: unknown) => cancellation.cancelled() || isPermanent(err) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+          isFinalAttempt: (err: unknown) =>
+            cancellation.cancelled() || isPermanent(err) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
         };
         try {
           // Redis data is input, possibly written by an older version: validate again.

@@ -42,10 +42,9 @@ export async function insertApiKey(
 
 /** The active (not revoked) key with this hash; records its use. */
 export async function findActiveKeyByHash(db: Db, keyHash: string): Promise<ApiKeyRecord | undefined> {
-  const { rows } = await db.query(
-    'UPDATE api_keys SET last_used_at = now() WHERE key_hash = $1 AND revoked_at IS NULL RETURNING *',
-    [keyHash],
-  );
+  const { rows } = await db.query('UPDATE api_keys SET last_used_at = now() WHERE key_hash = $1 AND revoked_at IS NULL RETURNING *', [
+    keyHash,
+  ]);
   return rows[0] ? toKey(rows[0] as Row) : undefined;
 }
 

@@ -60,6 +60,10 @@ export interface BackupObjectRecord {
   error: string | null;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** Tables inside a multi-table object (TDengine), with their rows. */
+  members: { table: string; rows: number; newRows?: number }[] | null;
+  /** Where the succeeded attempt stored the object, when not at `key` (a retry's own key). */
+  storedKey: string | null;
 }
 
 type Row = Record<string, unknown>;
@@ -121,6 +125,8 @@ function toObject(r: Row): BackupObjectRecord {
     error: (r.error as string | null) ?? null,
     startedAt: (r.started_at as Date | null) ?? null,
     finishedAt: (r.finished_at as Date | null) ?? null,
+    members: (r.members as BackupObjectRecord['members']) ?? null,
+    storedKey: (r.stored_key as string | null) ?? null,
   };
 }
 
@@ -128,7 +134,7 @@ export type NewBackup = Pick<
   BackupRecord,
   'id' | 'source' | 'sourceKind' | 'type' | 'scope' | 'compression' | 'encryption' | 'storagePrefix' | 'requestedBy' | 'scheduleId'
 > &
-  Partial<Pick<BackupRecord, 'baseBackupId' | 'parentBackupId'>> & {
+  Partial<Pick<BackupRecord, 'baseBackupId' | 'parentBackupId' | 'asOf'>> & {
     /** Idempotency key of a scheduled run: a second insert with it returns the first backup. */
     runKey?: string;
   };
@@ -140,8 +146,8 @@ export async function insertBackup(db: Db, b: NewBackup): Promise<BackupRecord> 
   }
   const { rows } = await db.query(
     `INSERT INTO backups (id, source, source_kind, type, status, scope, compression, encryption, storage_prefix,
-                          requested_by, schedule_id, base_backup_id, parent_backup_id, run_key)
-     VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
+                          requested_by, schedule_id, base_backup_id, parent_backup_id, run_key, as_of)
+     VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
     [
       b.id,
       b.source,
@@ -156,6 +162,7 @@ export async function insertBackup(db: Db, b: NewBackup): Promise<BackupRecord> 
       b.baseBackupId ?? null,
       b.parentBackupId ?? null,
       b.runKey ?? null,
+      b.asOf ?? null,
     ],
   );
   return toBackup(rows[0] as Row);
@@ -276,16 +283,34 @@ export async function markObjectRunning(db: Db, backupId: string, key: string): 
   );
 }
 
+/** Records an object stored; only while its backup runs (a stale attempt after the end changes nothing). */
 export async function markObjectSucceeded(
   db: Db,
   backupId: string,
   key: string,
-  s: { rows: number; rawBytes: number; bytes: number; sha256: string },
+  s: {
+    rows: number;
+    rawBytes: number;
+    bytes: number;
+    sha256: string;
+    members?: { table: string; rows: number; newRows?: number }[];
+    storedKey?: string;
+  },
 ): Promise<void> {
   await db.query(
-    `UPDATE backup_objects SET status = 'succeeded', rows = $3, raw_bytes = $4, bytes = $5, sha256 = $6, finished_at = now(), error = NULL
-     WHERE backup_id = $1 AND key = $2`,
-    [backupId, key, s.rows, s.rawBytes, s.bytes, s.sha256],
+    `UPDATE backup_objects SET status = 'succeeded', rows = $3, raw_bytes = $4, bytes = $5, sha256 = $6, members = $7,
+            stored_key = $8, finished_at = now(), error = NULL
+     WHERE backup_id = $1 AND key = $2 AND EXISTS (SELECT 1 FROM backups WHERE id = $1 AND status = 'running')`,
+    [
+      backupId,
+      key,
+      s.rows,
+      s.rawBytes,
+      s.bytes,
+      s.sha256,
+      s.members ? JSON.stringify(s.members) : null,
+      s.storedKey && s.storedKey !== key ? s.storedKey : null,
+    ],
   );
 }
 
@@ -319,6 +344,25 @@ export async function listBackupsForRetention(db: Db, source?: string): Promise<
   const { rows } = await db.query(
     `SELECT * FROM backups ${source ? 'WHERE source = $1' : ''} ORDER BY source, id DESC`,
     source ? [source] : [],
+  );
+  return rows.map((r) => toBackup(r as Row));
+}
+
+/** The succeeded backups of a source that have a cut (TDengine), oldest cut first. */
+export async function listBackupsWithCut(db: Db, source: string): Promise<BackupRecord[]> {
+  const { rows } = await db.query(
+    `SELECT * FROM backups WHERE source = $1 AND status = 'succeeded' AND as_of IS NOT NULL AND deleting_at IS NULL
+     ORDER BY as_of, id`,
+    [source],
+  );
+  return rows.map((r) => toBackup(r as Row));
+}
+
+/** Succeeded incrementals that build on a backup (as their parent or their base). */
+export async function listDependents(db: Db, id: string): Promise<BackupRecord[]> {
+  const { rows } = await db.query(
+    `SELECT * FROM backups WHERE (parent_backup_id = $1 OR base_backup_id = $1) AND status = 'succeeded' AND deleting_at IS NULL ORDER BY id`,
+    [id],
   );
   return rows.map((r) => toBackup(r as Row));
 }

@@ -51,7 +51,11 @@ export async function recoveryFigures(db: Db, sources: readonly string[], sample
        ORDER BY finished_at DESC LIMIT $2`,
       [source, samples],
     );
-    out.push({ source, lastSuccessAt: (last.rows[0]?.t as Date | null) ?? null, restoreDurationsMs: rs.rows.map((r) => Math.round(Number(r.ms))) });
+    out.push({
+      source,
+      lastSuccessAt: (last.rows[0]?.t as Date | null) ?? null,
+      restoreDurationsMs: rs.rows.map((r) => Math.round(Number(r.ms))),
+    });
   }
   return out;
 }

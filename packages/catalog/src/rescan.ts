@@ -12,7 +12,9 @@ export async function insertBackupFromManifest(db: Db, m: Manifest, manifestKey:
     await client.query('BEGIN');
     const firstData = m.objects.find((o) => o.kind === 'data') ?? m.objects[0];
     const sequences = Object.fromEntries(m.databases.filter((d) => d.sequences).map((d) => [d.name, d.sequences]));
-    const encodings = Object.fromEntries(m.databases.filter((d) => typeof d.options?.encoding === 'string').map((d) => [d.name, d.options?.encoding]));
+    const encodings = Object.fromEntries(
+      m.databases.filter((d) => typeof d.options?.encoding === 'string').map((d) => [d.name, d.options?.encoding]),
+    );
     const inserted = await client.query(
       `INSERT INTO backups (id, source, source_kind, type, status, scope, compression, encryption, storage_prefix, manifest_key,
                             snapshots, as_of, server_version, base_backup_id, parent_backup_id, requested_by, rows, bytes, raw_bytes,
@@ -37,7 +39,18 @@ export async function insertBackupFromManifest(db: Db, m: Manifest, manifestKey:
         m.totals.rows,
         m.totals.bytes,
         m.totals.rawBytes,
-        JSON.stringify({ sequences, encodings }),
+        JSON.stringify({
+          sequences,
+          encodings,
+          ...(m.source.kind === 'tdengine'
+            ? {
+                tdengine: {
+                  databases: Object.fromEntries(m.databases.map((d) => [d.name, d.options ?? {}])),
+                  ...(m.chain ? { windowStart: m.chain.windowStart } : {}),
+                },
+              }
+            : {}),
+        }),
         m.startedAt,
         m.completedAt,
       ],
@@ -45,10 +58,10 @@ export async function insertBackupFromManifest(db: Db, m: Manifest, manifestKey:
     if (inserted.rowCount === 1) {
       await client.query(
         `INSERT INTO backup_objects (backup_id, key, seq, kind, database, schema_name, table_name, display_name, columns, chunk, format,
-                                     status, rows, raw_bytes, bytes, sha256, compression, encrypted, finished_at)
+                                     status, rows, raw_bytes, bytes, sha256, compression, encrypted, finished_at, members)
          SELECT $1, o->>'key', (ord - 1)::int, o->>'kind', o->>'database', o->>'schemaName', o->>'tableName', o->>'table', o->'columns', o->'chunk',
                 o->>'format', 'succeeded', (o->>'rows')::bigint, (o->>'rawBytes')::bigint, (o->>'bytes')::bigint, o->>'sha256', o->'compression',
-                (o->>'encrypted')::boolean, $3
+                (o->>'encrypted')::boolean, $3, o->'members'
          FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS t(o, ord)`,
         [m.backupId, JSON.stringify(m.objects), m.completedAt],
       );

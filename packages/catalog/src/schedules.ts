@@ -68,7 +68,20 @@ export type ScheduleFields = Pick<
   'name' | 'kind' | 'source' | 'type' | 'scope' | 'cron' | 'timezone' | 'enabled' | 'retention' | 'compression' | 'encrypt' | 'notify'
 >;
 
-const COLUMNS = ['name', 'kind', 'source', 'type', 'scope', 'cron', 'timezone', 'enabled', 'retention', 'compression', 'encrypt', 'notify'] as const;
+const COLUMNS = [
+  'name',
+  'kind',
+  'source',
+  'type',
+  'scope',
+  'cron',
+  'timezone',
+  'enabled',
+  'retention',
+  'compression',
+  'encrypt',
+  'notify',
+] as const;
 const JSON_COLUMNS = new Set(['scope', 'retention', 'compression', 'notify']);
 
 function values(f: ScheduleFields): unknown[] {

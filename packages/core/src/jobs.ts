@@ -12,6 +12,8 @@ export type QueueName = (typeof QUEUES)[number];
 
 const id = z.string().regex(/^[a-z]{2}_[0-9a-f]{22}$/);
 const compression = z.object({ codec: codecSchema, level: z.number().int() }).strict();
+const epoch = z.string().regex(/^-?\d{1,20}$/);
+const tdColumn = z.object({ name: z.string(), type: z.string() }).strict();
 const pgTable = z.object({ schema: z.string(), name: z.string(), columns: z.array(z.string()) }).strict();
 
 export const jobPayloads = {
@@ -33,12 +35,39 @@ export const jobPayloads = {
       compression,
     })
     .strict(),
+  /**
+   * TDengine: the rows of a batch of child tables of one super table (or of normal tables)
+   * in the backup's window, as one td-batch object. The window is epochs in the database
+   * precision, as decimal strings (64-bit).
+   */
+  'export.td-batch': z
+    .object({
+      backupId: id,
+      source: z.string(),
+      database: z.string(),
+      objectKey: z.string(),
+      stable: z.string().nullable(),
+      /** The data columns of a super table's children (shared); normal tables carry their own. */
+      columns: z.array(tdColumn).optional(),
+      /** `whole`: a table the parent backup did not hold, read from its first row. */
+      tables: z
+        .array(z.object({ name: z.string(), columns: z.array(tdColumn).optional(), whole: z.literal(true).optional() }).strict())
+        .min(1),
+      precision: z.enum(['ms', 'us', 'ns']),
+      window: z.object({ from: epoch.nullable(), to: epoch, newFrom: epoch.nullable() }).strict(),
+      compression,
+    })
+    .strict(),
   /** Runs when every export of the backup succeeded: writes the manifest, marks success. */
   'backup.finalize': z.object({ backupId: id }).strict(),
   /** Plans a restore, checks targets, applies pre-data DDL and fans out the data loads. */
   'restore.coordinate': z.object({ restoreId: id }).strict(),
   /** Loads one data object. */
   'restore.pg-table': z.object({ restoreId: id, objectKey: z.string() }).strict(),
+  /** TDengine: loads one td-batch object (of any backup of the restore's chain). */
+  'restore.td-batch': z.object({ restoreId: id, backupId: id, objectKey: z.string() }).strict(),
+  /** TDengine chains: runs when every load of one backup of the chain is done (a barrier). */
+  'restore.stage': z.object({ restoreId: id, stage: z.number().int().min(0) }).strict(),
   /** Post-data DDL, sequences, row-count checks, record the outcome. */
   'restore.finalize': z.object({ restoreId: id }).strict(),
   /** Re-reads every object of a backup and records `verified` or `corrupted`. */
@@ -67,9 +96,12 @@ export type JobPayload<N extends JobName> = z.infer<(typeof jobPayloads)[N]>;
 export const JOB_QUEUE = {
   'backup.coordinate': 'coordinate',
   'export.pg-table': 'export',
+  'export.td-batch': 'export',
   'backup.finalize': 'finalize',
   'restore.coordinate': 'coordinate',
   'restore.pg-table': 'restore',
+  'restore.td-batch': 'restore',
+  'restore.stage': 'finalize',
   'restore.finalize': 'finalize',
   'backup.verify': 'maintenance',
   'schedule.run': 'maintenance',
@@ -89,6 +121,8 @@ export const jobIds = {
   restoreCoordinate: (restoreId: string) => `coord-${restoreId}`,
   restoreTable: (restoreId: string, n: number) => `load-${restoreId}-${n}`,
   restoreFinalize: (restoreId: string) => `fin-${restoreId}`,
+  /** A chain restore's barrier after the loads of its backup number `stage`. */
+  restoreStage: (restoreId: string, stage: number) => `stage-${restoreId}-${stage}`,
   /** BullMQ job scheduler ids (one per schedule, plus the periodic missed-run check). */
   scheduler: (scheduleId: string) => `schedule-${scheduleId}`,
   schedulerCheck: 'schedule-check',

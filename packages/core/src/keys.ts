@@ -40,3 +40,16 @@ export function databasePrefix(source: string, backupId: string, database: strin
 export function partSuffix(chunkIndex: number | undefined): string {
   return chunkIndex === undefined ? '' : `.part-${String(chunkIndex).padStart(4, '0')}`;
 }
+
+/**
+ * The key one attempt of an export writes: the planned key for the first attempt, and
+ * `<name>.attempt-N.<extensions>` for later ones. Attempts never share a key, so an attempt
+ * that lost its lock but still runs cannot overwrite what a later attempt stored and
+ * recorded. (Planned keys have no "." before their extensions: segments are percent-encoded.)
+ */
+export function attemptKey(key: string, attempt: number): string {
+  if (attempt <= 1) return key;
+  const slash = key.lastIndexOf('/');
+  const dot = key.indexOf('.', slash + 1);
+  return dot < 0 ? `${key}.attempt-${attempt}` : `${key.slice(0, dot)}.attempt-${attempt}${key.slice(dot)}`;
+}

@@ -26,7 +26,14 @@ export const manifestObjectSchema = z.object({
   chunk: z
     .object({ index: z.number().int(), count: z.number().int(), fromBlock: z.number().int(), toBlock: z.number().int().nullable() })
     .optional(),
-  /** Format of the raw payload, e.g. `pg-copy-text`, `pg-dump-custom`, `td-jsonl`. */
+  /**
+   * The tables inside a multi-table object (TDengine td-batch: child tables of `table`, the
+   * super table, or normal tables), with their rows each; `rows` is their sum. `newRows`:
+   * the rows stamped from the parent backup's cut on (all rows in a base backup, or in a
+   * table the parent did not hold), which no other backup of the chain holds.
+   */
+  members: z.array(z.object({ table: z.string(), rows: z.number().int(), newRows: z.number().int().optional() })).optional(),
+  /** Format of the raw payload, e.g. `pg-copy-text`, `pg-dump-custom`, `td-batch-jsonl`, `td-ddl-jsonl`. */
   format: z.string(),
   rows: z.number().int(),
   rawBytes: z.number().int(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backupPrefix, keySegment } from './keys.ts';
+import { attemptKey, backupPrefix, keySegment } from './keys.ts';
 import { displayName, parsePgTableRef } from './names.ts';
 
 describe('table references', () => {
@@ -26,5 +26,20 @@ describe('storage key segments', () => {
       expect(decodeURIComponent(s)).toBe(n);
     }
     expect(backupPrefix('pg-main', 'bk_1')).toBe('backups/pg-main/bk_1/');
+  });
+});
+
+describe('attemptKey', () => {
+  it('gives every attempt after the first its own key, extensions kept last', () => {
+    expect(attemptKey('backups/s/bk_1/db/data/public/orders.part-0003.copy.zst', 1)).toBe(
+      'backups/s/bk_1/db/data/public/orders.part-0003.copy.zst',
+    );
+    expect(attemptKey('backups/s/bk_1/db/data/public/orders.part-0003.copy.zst', 2)).toBe(
+      'backups/s/bk_1/db/data/public/orders.attempt-2.part-0003.copy.zst',
+    );
+    expect(attemptKey('backups/s/bk_1/db/data/stable/m.batch-00001.tdb.jsonl.gz', 3)).toBe(
+      'backups/s/bk_1/db/data/stable/m.attempt-3.batch-00001.tdb.jsonl.gz',
+    );
+    expect(attemptKey('a/b/noext', 2)).toBe('a/b/noext.attempt-2');
   });
 });

@@ -13,6 +13,7 @@ import {
 } from '@bk/core';
 import type { Platform } from './index.ts';
 import { endBackup } from './outcomes.ts';
+import { findIncrementalBase, parseTdTableRef } from './tdengine.ts';
 
 export interface BackupRequest {
   source: string;
@@ -21,6 +22,14 @@ export interface BackupRequest {
   tables?: string[] | undefined;
   compression?: { codec: Codec; level?: number | undefined } | undefined;
   encrypt?: boolean | undefined;
+  /** An incremental with no backup to build on takes a full (or database/table) backup instead of failing. */
+  fullIfMissing?: boolean | undefined;
+  /**
+   * TDengine: the cut (ISO 8601), default the moment the backup starts. Rows at or after the
+   * cut are not in the backup (they are counted and reported); a quiesced source can be cut
+   * later to take rows with future timestamps too.
+   */
+  asOf?: string | undefined;
 }
 
 export interface StartBackupContext {
@@ -40,6 +49,30 @@ export interface StartBackupContext {
 export async function startBackup(platform: Platform, req: BackupRequest, ctx: StartBackupContext): Promise<BackupRecord> {
   const source = platform.sources.forRequest(req.source);
   checkScope(source.kind, req);
+  let asOf: Date | undefined;
+  if (req.asOf !== undefined) {
+    if (source.kind !== 'tdengine') throw new BadRequestError('asOf applies to TDengine sources only', 'unexpected_field');
+    if (req.type === 'incremental')
+      throw new BadRequestError(
+        'an incremental is cut when it starts; asOf applies to full, database and table backups',
+        'unexpected_field',
+      );
+    asOf = new Date(req.asOf);
+    if (Number.isNaN(asOf.getTime())) throw new BadRequestError(`asOf is not a valid time: ${req.asOf}`, 'invalid_time');
+  }
+  let type = req.type;
+  let chain: { baseBackupId: string; parentBackupId: string } | undefined;
+  if (req.type === 'incremental') {
+    const found = await findIncrementalBase(platform, req.source, req);
+    if (found) chain = { baseBackupId: found.base.id, parentBackupId: found.parent.id };
+    else if (req.fullIfMissing) type = req.tables ? 'table' : req.databases ? 'database' : 'full';
+    else
+      throw new BadRequestError(
+        `no succeeded ${req.tables ? 'table' : req.databases ? 'database' : 'full'} backup of ${req.source} with this scope to build an incremental on; ` +
+          'take one first, or pass fullIfMissing: true to take it now',
+        'no_base_backup',
+      );
+  }
   const compression = compressionFor(platform, req.compression);
   const encrypt = req.encrypt ?? platform.keyring.activeKeyId !== undefined;
   if (encrypt && platform.keyring.activeKeyId === undefined)
@@ -50,7 +83,9 @@ export async function startBackup(platform: Platform, req: BackupRequest, ctx: S
     id,
     source: req.source,
     sourceKind: source.kind,
-    type: req.type,
+    type,
+    ...(chain ?? {}),
+    ...(asOf ? { asOf } : {}),
     scope: { ...(req.databases ? { databases: req.databases } : {}), ...(req.tables ? { tables: req.tables } : {}) },
     compression,
     encryption: encryption ? { keyId: encryption.keyId, wrappedDataKey: encryption.wrappedDataKey } : null,
@@ -72,7 +107,7 @@ export async function startBackup(platform: Platform, req: BackupRequest, ctx: S
       target: id,
       address: ctx.address ?? null,
       outcome: 'ok',
-      details: { source: req.source, type: req.type, ...(ctx.scheduleId ? { scheduleId: ctx.scheduleId } : {}) },
+      details: { source: req.source, type, ...(chain ?? {}), ...(ctx.scheduleId ? { scheduleId: ctx.scheduleId } : {}) },
     });
   }
   return backup;
@@ -80,9 +115,12 @@ export async function startBackup(platform: Platform, req: BackupRequest, ctx: S
 
 /** The scope rules of a backup request; also used to validate schedules when they are saved. */
 export function checkScope(kind: 'postgres' | 'tdengine', req: Pick<BackupRequest, 'type' | 'tables' | 'databases'>): void {
-  if (kind === 'tdengine') throw new BadRequestError('TDengine backups are not available in this version yet', 'unsupported');
+  if (kind === 'tdengine') return checkTdScope(req);
   if (req.type === 'incremental')
-    throw new BadRequestError('incremental backups are supported for TDengine sources only; use full, database or table', 'unsupported_type');
+    throw new BadRequestError(
+      'incremental backups are supported for TDengine sources only; use full, database or table',
+      'unsupported_type',
+    );
   if (req.type === 'table') {
     if (!req.tables?.length) throw new BadRequestError('type "table" needs a non-empty tables list', 'missing_tables');
     for (const t of req.tables) parsePgTableRef(t);
@@ -103,4 +141,21 @@ export function compressionFor(platform: Pick<Platform, 'config'>, req: BackupRe
   } catch (e) {
     throw new BadRequestError(`compression: ${errorMessage(e)}`, 'invalid_compression');
   }
+}
+
+function checkTdScope(req: Pick<BackupRequest, 'type' | 'tables' | 'databases'>): void {
+  if (req.tables) for (const t of req.tables) parseTdTableRef(t);
+  if (req.tables && req.databases)
+    throw new BadRequestError('name tables as database.table instead of passing databases', 'unexpected_field');
+  if (req.type === 'table' && !req.tables?.length)
+    throw new BadRequestError('type "table" needs a non-empty tables list', 'missing_tables');
+  if (req.type === 'database' && !req.databases?.length)
+    throw new BadRequestError('type "database" needs a non-empty databases list (a TDengine URL names no database)', 'missing_databases');
+  if (req.type === 'full' && (req.databases || req.tables))
+    throw new BadRequestError(
+      'a full backup covers every database; drop "databases"/"tables" or use type "database"/"table"',
+      'unexpected_field',
+    );
+  if (req.type === 'database' && req.tables)
+    throw new BadRequestError('tables is only allowed with type "table" or "incremental"', 'unexpected_field');
 }

@@ -1,5 +1,5 @@
 import { audit, getRestore, insertRestore, listBackups } from '@bk/catalog';
-import { BadRequestError, ConflictError, enqueue, jobIds, newId } from '@bk/core';
+import { ConflictError, enqueue, jobIds, newId } from '@bk/core';
 import type { Platform } from './index.ts';
 
 /** The scratch database a drill restores into (dropped when the drill ends). */
@@ -9,15 +9,16 @@ export function drillDatabase(restoreId: string): string {
 
 /**
  * A restore drill: the newest successful, not corrupted backup of a source is restored
- * into a scratch database, compared with the manifest (row counts, and for PostgreSQL an
- * order-independent hash of every table's rows), and dropped. The restore record keeps the
+ * into a scratch database, compared with the backup (row counts, and an order-independent
+ * hash of every table's rows read back), and dropped. The restore record keeps the
  * measured restore time, which is the RTO that `GET /v1/recovery-objectives` reports.
  */
 export async function startDrill(platform: Platform, source: string, actor: string): Promise<string> {
-  const src = platform.sources.forRequest(source);
-  if (src.kind !== 'postgres') throw new BadRequestError('restore drills are available for PostgreSQL sources in this version', 'unsupported');
+  platform.sources.forRequest(source);
   const page = await listBackups(platform.db, { source, status: 'succeeded', limit: 50 });
-  const backup = page.items.find((b) => (b.verification as { status?: string } | null)?.status !== 'corrupted');
+  // A drill restores one backup whole: an incremental would bring its chain, so TDengine
+  // drills take the newest full (or database/table) backup.
+  const backup = page.items.find((b) => b.type !== 'incremental' && (b.verification as { status?: string } | null)?.status !== 'corrupted');
   if (!backup) throw new ConflictError(`source ${source} has no successful, uncorrupted backup to drill with`, 'nothing_to_drill');
   const id = newId('rs');
   const targetDatabase = drillDatabase(id);

@@ -85,3 +85,4 @@ export * from './schedules.ts';
 export * from './rescan.ts';
 export * from './throttle.ts';
 export * from './drills.ts';
+export * from './tdengine.ts';

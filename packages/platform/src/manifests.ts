@@ -1,6 +1,14 @@
 import type { Readable } from 'node:stream';
 import { type RestoreRecord, getBackup } from '@bk/catalog';
-import { type Manifest, type ManifestObject, PermanentJobError, decodeFromStorage, errorMessage, parseManifest, parsePgTableRef } from '@bk/core';
+import {
+  type Manifest,
+  type ManifestObject,
+  PermanentJobError,
+  decodeFromStorage,
+  errorMessage,
+  parseManifest,
+  parsePgTableRef,
+} from '@bk/core';
 import type { Platform } from './index.ts';
 import { dataKeyOf } from './data-key.ts';
 
@@ -49,6 +57,10 @@ export interface RestoreRequest {
   force?: boolean;
   /** A restore drill: checked against the manifest, then its scratch database dropped. */
   drill?: boolean;
+  /** TDengine point in time: rows after this time (ISO 8601) are left out. */
+  targetTime?: string;
+  /** TDengine: the backups applied in order (a full, then incrementals), fixed when the restore was requested. */
+  chain?: string[];
 }
 
 export interface RestoreSelection {
@@ -131,7 +143,8 @@ export async function checkObjects(
       for await (const _ of stream) {
         // drain: the decode pipeline verifies size, SHA-256 and decryption on the way
       }
-      if (obj.kind === 'data' && rows() !== obj.rows) throw new Error(`decoded ${rows()} rows, the manifest says ${obj.rows}`);
+      if (obj.kind === 'data' && rows() !== expectedLines(obj))
+        throw new Error(`decoded ${rows()} lines, the manifest says ${expectedLines(obj)}`);
       checked.push({ key: obj.key, rows: obj.rows, ok: true });
     } catch (e) {
       if (signal?.aborted) throw e;
@@ -139,4 +152,9 @@ export async function checkObjects(
     }
   }
   return checked;
+}
+
+/** Lines of a data object: its rows, plus a header line per table in a TDengine batch. */
+export function expectedLines(obj: ManifestObject): number {
+  return obj.format === 'td-batch-jsonl' ? obj.rows + (obj.members?.length ?? 0) : obj.rows;
 }

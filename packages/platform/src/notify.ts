@@ -28,7 +28,12 @@ export async function emitEvent(
   data: Record<string, unknown>,
   scheduleId?: string | null,
 ): Promise<void> {
-  const event: NotificationEvent = { type, id: `${type}-${subjectId}`.replace(/[^A-Za-z0-9_.-]/g, '_'), at: new Date().toISOString(), data };
+  const event: NotificationEvent = {
+    type,
+    id: `${type}-${subjectId}`.replace(/[^A-Za-z0-9_.-]/g, '_'),
+    at: new Date().toISOString(),
+    data,
+  };
   const targets: JobPayload<'notify.webhook'>['target'][] = platform.config.notifications.webhooks.map((_, index) => ({
     kind: 'config' as const,
     index,

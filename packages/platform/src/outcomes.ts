@@ -1,4 +1,13 @@
-import { audit, getBackup, getRestore, markBackupEnded, markBackupSucceeded, markRestoreEnded, markRestoreSucceeded } from '@bk/catalog';
+import {
+  audit,
+  getBackup,
+  getRestore,
+  markBackupEnded,
+  markBackupSucceeded,
+  markRestoreEnded,
+  markRestoreSucceeded,
+  recordRestorePlan,
+} from '@bk/catalog';
 import type { Platform } from './index.ts';
 import { emitEvent } from './notify.ts';
 
@@ -22,7 +31,13 @@ export async function succeedBackup(
 ): Promise<boolean> {
   if (!(await markBackupSucceeded(platform.db, id, v))) return false;
   const b = await getBackup(platform.db, id);
-  await audit(platform.db, { actor: 'system', action: 'backup.succeeded', target: id, outcome: 'succeeded', details: { rows: v.rows, bytes: v.bytes } });
+  await audit(platform.db, {
+    actor: 'system',
+    action: 'backup.succeeded',
+    target: id,
+    outcome: 'succeeded',
+    details: { rows: v.rows, bytes: v.bytes },
+  });
   await emitEvent(
     platform,
     'backup.succeeded',
@@ -45,7 +60,30 @@ export async function succeedRestore(platform: Platform, id: string, rows: numbe
   if (!(await markRestoreSucceeded(platform.db, id, rows))) return false;
   const r = await getRestore(platform.db, id);
   const durationMs = r?.startedAt && r.finishedAt ? r.finishedAt.getTime() - r.startedAt.getTime() : null;
-  await audit(platform.db, { actor: 'system', action: 'restore.succeeded', target: id, outcome: 'succeeded', details: { rows, durationMs } });
+  await audit(platform.db, {
+    actor: 'system',
+    action: 'restore.succeeded',
+    target: id,
+    outcome: 'succeeded',
+    details: { rows, durationMs },
+  });
   await emitEvent(platform, 'restore.succeeded', id, { restoreId: id, backupId: r?.backupId, rows, durationMs, dryRun: r?.dryRun });
   return true;
+}
+
+/**
+ * The end of a dry-run restore: the plan and every object check are recorded, and the
+ * restore succeeds (nothing changed) or fails naming each problem.
+ */
+export async function endDryRun(
+  platform: Platform,
+  id: string,
+  plan: Record<string, unknown>,
+  checked: readonly { key: string; ok: boolean; problem?: string }[],
+): Promise<{ dryRun: true; problems: number }> {
+  const problems = checked.filter((c) => !c.ok).map((c) => `${c.key}: ${c.problem ?? 'failed'}`);
+  await recordRestorePlan(platform.db, id, { ...plan, dryRun: true, checked }, null);
+  if (problems.length) await endRestore(platform, id, 'failed', `dry run found ${problems.length} problem(s): ${problems.join('; ')}`);
+  else await succeedRestore(platform, id, 0);
+  return { dryRun: true, problems: problems.length };
 }

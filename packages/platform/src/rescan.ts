@@ -41,7 +41,8 @@ export async function rescanCatalog(platform: Platform, actor: string): Promise<
       result.problems.push({ key: o.key, problem: errorMessage(e) });
     }
   }
-  for (const b of await succeededBackupManifests(platform.db)) if (!b.manifestKey || !seen.has(b.manifestKey)) result.missingInStorage.push(b.id);
+  for (const b of await succeededBackupManifests(platform.db))
+    if (!b.manifestKey || !seen.has(b.manifestKey)) result.missingInStorage.push(b.id);
   await audit(platform.db, {
     actor,
     action: 'catalog.rescan',
@@ -50,4 +51,3 @@ export async function rescanCatalog(platform: Platform, actor: string): Promise<
   });
   return result;
 }
-

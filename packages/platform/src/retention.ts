@@ -87,7 +87,8 @@ export function decideRetention(input: RetentionInput): RetentionDecision[] {
   const newestFirst = [...backups].sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime() || (a.id < b.id ? 1 : -1));
 
   // Interrupted deletions are finished first; nothing below brings them back.
-  for (const b of newestFirst) if (b.deletingAt) decisions.set(b.id, { id: b.id, action: 'delete', reasons: ['deletion was interrupted; finishing it'] });
+  for (const b of newestFirst)
+    if (b.deletingAt) decisions.set(b.id, { id: b.id, action: 'delete', reasons: ['deletion was interrupted; finishing it'] });
 
   for (const b of newestFirst) {
     if (decisions.has(b.id)) continue;

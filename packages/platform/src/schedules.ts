@@ -1,6 +1,7 @@
 import { type ScheduleRecord, listSchedules } from '@bk/catalog';
 import { BadRequestError, jobIds, jobOptions } from '@bk/core';
 import { CronExpressionParser } from 'cron-parser';
+import type { BackupRequest } from './backups.ts';
 import type { Platform } from './index.ts';
 
 /** A time zone the runtime knows (IANA names, and UTC). */
@@ -19,7 +20,8 @@ export function validateTimezone(tz: string): void {
 export function validateCron(cron: string, tz: string): void {
   validateTimezone(tz);
   const fields = cron.trim().split(/\s+/).length;
-  if (fields < 5 || fields > 6) throw new BadRequestError(`cron "${cron}": expected 5 fields (or 6 with seconds), got ${fields}`, 'invalid_cron');
+  if (fields < 5 || fields > 6)
+    throw new BadRequestError(`cron "${cron}": expected 5 fields (or 6 with seconds), got ${fields}`, 'invalid_cron');
   try {
     CronExpressionParser.parse(cron, { tz }).next();
   } catch (e) {
@@ -52,7 +54,10 @@ export interface ScheduleHealth {
  * when the last fire time (more than the grace ago, and after the schedule was saved) is
  * later than its last recorded run. The outcome of the last run is reported by the caller.
  */
-export function scheduleHealth(s: Pick<ScheduleRecord, 'cron' | 'timezone' | 'enabled' | 'lastRunAt' | 'updatedAt'>, now = new Date()): ScheduleHealth {
+export function scheduleHealth(
+  s: Pick<ScheduleRecord, 'cron' | 'timezone' | 'enabled' | 'lastRunAt' | 'updatedAt'>,
+  now = new Date(),
+): ScheduleHealth {
   if (!s.enabled) return { nextRunAt: null, missedRunAt: null, problem: null };
   const nextRunAt = nextRuns(s.cron, s.timezone, 1, now)[0]?.toISOString() ?? null;
   const prev = previousRun(s.cron, s.timezone, new Date(now.getTime() - MISSED_GRACE_MS));
@@ -87,7 +92,11 @@ export async function syncSchedulers(platform: Platform): Promise<{ upserted: nu
       await queue.upsertJobScheduler(id, { pattern: s.cron, tz: s.timezone }, { name: 'schedule.run', data: { scheduleId: s.id }, opts });
       upserted++;
     }
-    await queue.upsertJobScheduler(jobIds.schedulerCheck, { every: 60_000 }, { name: 'schedule.check', data: {}, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } });
+    await queue.upsertJobScheduler(
+      jobIds.schedulerCheck,
+      { every: 60_000 },
+      { name: 'schedule.check', data: {}, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+    );
     let removed = 0;
     const existing = await queue.getJobSchedulers(0, -1);
     for (const js of existing) {
@@ -126,4 +135,22 @@ export async function startScheduleSync(platform: Platform, intervalMs = 60_000)
   const timer = setInterval(() => void run(), intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+
+/**
+ * The backup a schedule asks for, run by its job scheduler or "run now". An hourly
+ * incremental whose full has not run yet takes the full itself (`fullIfMissing`), rather
+ * than failing every hour until it does.
+ */
+export function backupRequestOf(s: ScheduleRecord): BackupRequest {
+  if (!s.source || !s.type) throw new BadRequestError(`schedule ${s.name} has no source or backup type`, 'not_a_backup_schedule');
+  return {
+    source: s.source,
+    type: s.type,
+    databases: s.scope.databases,
+    tables: s.scope.tables,
+    compression: s.compression ?? undefined,
+    encrypt: s.encrypt ?? undefined,
+    fullIfMissing: true,
+  };
 }

@@ -64,7 +64,8 @@ export function scopeOf(method: string, url: string): Scope | undefined {
 
 export function assertRouteScopes(method: string | string[], url: string): void {
   for (const m of Array.isArray(method) ? method : [method]) {
-    if (!scopeOf(m, url)) throw new Error(`route ${m} ${url} has no entry in ROUTE_SCOPES: every /v1 route must declare the scope it needs`);
+    if (!scopeOf(m, url))
+      throw new Error(`route ${m} ${url} has no entry in ROUTE_SCOPES: every /v1 route must declare the scope it needs`);
   }
 }
 
@@ -128,7 +129,8 @@ export function requireApiKey(auth: Authenticator) {
     if (!p) throw new UnauthorizedError('invalid or revoked API key');
     req.principal = p;
     const scope = req.routeOptions.url ? scopeOf(req.method, req.routeOptions.url) : undefined;
-    if (scope && !hasScope(p, scope)) throw new ForbiddenError(`this key lacks the "${scope}" scope needed for ${req.method} ${req.routeOptions.url}`);
+    if (scope && !hasScope(p, scope))
+      throw new ForbiddenError(`this key lacks the "${scope}" scope needed for ${req.method} ${req.routeOptions.url}`);
   };
 }
 

@@ -20,7 +20,10 @@ export function auditRoutes(platform: Platform): FastifyPluginAsyncZod {
               target: z.string().max(200).optional(),
               since: z.iso.datetime({ offset: true }).optional(),
               limit: z.coerce.number().int().min(1).max(500).default(100),
-              cursor: z.string().regex(/^\d{1,18}$/, 'invalid cursor').optional(),
+              cursor: z
+                .string()
+                .regex(/^\d{1,18}$/, 'invalid cursor')
+                .optional(),
             })
             .strict(),
           response: {

@@ -5,6 +5,7 @@ import {
   getBackup,
   listBackupObjects,
   listBackups,
+  listDependents,
   setBackupPinned,
 } from '@bk/catalog';
 import { ConflictError, NotFoundError, enqueue, jobIds } from '@bk/core';
@@ -110,7 +111,8 @@ export function backupRoutes(platform: Platform): FastifyPluginAsyncZod {
       async (req, reply) => {
         const b = await getBackup(platform.db, req.params.id);
         if (!b) throw new NotFoundError(`backup ${req.params.id} not found`);
-        if (b.status !== 'succeeded') throw new ConflictError(`backup ${b.id} is ${b.status}; only succeeded backups can be verified`, 'backup_not_verifiable');
+        if (b.status !== 'succeeded')
+          throw new ConflictError(`backup ${b.id} is ${b.status}; only succeeded backups can be verified`, 'backup_not_verifiable');
         const jobId = jobIds.verify(b.id);
         const actor = req.principal?.actor ?? 'anonymous';
         await enqueue(platform.queues, platform.config, 'backup.verify', { backupId: b.id, requestedBy: actor }, jobId);
@@ -134,7 +136,13 @@ export function backupRoutes(platform: Platform): FastifyPluginAsyncZod {
         },
         handler: async (req) => {
           if (!(await setBackupPinned(platform.db, req.params.id, pinned))) throw new NotFoundError(`backup ${req.params.id} not found`);
-          await audit(platform.db, { actor: req.principal?.actor ?? 'anonymous', action: pinned ? 'backup.pin' : 'backup.unpin', target: req.params.id, address: req.ip, outcome: 'ok' });
+          await audit(platform.db, {
+            actor: req.principal?.actor ?? 'anonymous',
+            action: pinned ? 'backup.pin' : 'backup.unpin',
+            target: req.params.id,
+            address: req.ip,
+            outcome: 'ok',
+          });
           return { id: req.params.id, pinned };
         },
       });
@@ -147,6 +155,7 @@ export function backupRoutes(platform: Platform): FastifyPluginAsyncZod {
           tags: ['backups'],
           summary: 'Delete a backup: its objects first, its catalog record last',
           params: idParam,
+          querystring: z.object({ force: z.enum(['true', 'false']).optional() }).strict(),
           response: { 200: deletedSchema, ...errors },
         },
       },
@@ -155,6 +164,13 @@ export function backupRoutes(platform: Platform): FastifyPluginAsyncZod {
         if (!b) throw new NotFoundError(`backup ${req.params.id} not found`);
         if (b.status === 'queued' || b.status === 'running')
           throw new ConflictError(`backup ${b.id} is ${b.status}; cancel it before deleting`, 'backup_active');
+        // Deleting a backup an incremental builds on breaks that chain for restores.
+        const dependents = await listDependents(platform.db, b.id);
+        if (dependents.length && req.query.force !== 'true')
+          throw new ConflictError(
+            `incremental backups build on ${b.id} (${dependents.map((d) => d.id).join(', ')}); deleting it breaks their chain. Delete them first, or pass ?force=true`,
+            'backup_has_dependents',
+          );
         const objects = await deleteBackupFully(platform, b);
         await audit(platform.db, {
           actor: req.principal?.actor ?? 'anonymous',
@@ -214,7 +230,7 @@ function tablesView(objects: BackupObjectRecord[]) {
       bytes: done ? objs.reduce((a, o) => a + (o.bytes ?? 0), 0) : null,
       sha256: objs.length === 1 ? first.sha256 : null,
       ...(err ? { error: err } : {}),
-      objects: objs.map((o) => ({ key: o.key, status: o.status, rows: o.rows, bytes: o.bytes, sha256: o.sha256 })),
+      objects: objs.map((o) => ({ key: o.storedKey ?? o.key, status: o.status, rows: o.rows, bytes: o.bytes, sha256: o.sha256 })),
     };
   });
 }

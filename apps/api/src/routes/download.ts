@@ -26,20 +26,35 @@ export function downloadRoutes(platform: Platform): FastifyPluginAsyncZod {
           params: idParam,
           querystring: z.object({ decrypt: z.enum(['true', 'false']).default('false') }).strict(),
           // 200 is a streamed application/zip body (not JSON; never serialised).
-          response: { 200: z.unknown().describe('application/zip'), 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema },
+          response: {
+            200: z.unknown().describe('application/zip'),
+            401: errorSchema,
+            403: errorSchema,
+            404: errorSchema,
+            409: errorSchema,
+          },
         },
       },
       async (req, reply) => {
         // Plain data is what a restore would write: it needs the restore scope (checked first).
-        if (req.query.decrypt === 'true' && !hasScope(req.principal, 'restore')) throw new ForbiddenError('?decrypt=true needs the "restore" scope');
+        if (req.query.decrypt === 'true' && !hasScope(req.principal, 'restore'))
+          throw new ForbiddenError('?decrypt=true needs the "restore" scope');
         const b = await getBackup(platform.db, req.params.id);
         if (!b) throw new NotFoundError(`backup ${req.params.id} not found`);
-        if (b.status !== 'succeeded') throw new ConflictError(`backup ${b.id} is ${b.status}; only succeeded backups can be downloaded`, 'backup_not_downloadable');
+        if (b.status !== 'succeeded')
+          throw new ConflictError(`backup ${b.id} is ${b.status}; only succeeded backups can be downloaded`, 'backup_not_downloadable');
         const { manifest, dataKey } = await loadManifest(platform, b.id).catch((e: unknown) => {
           throw new ConflictError(`backup ${b.id} cannot be read: ${(e as Error).message}`, 'backup_unreadable');
         });
         const decrypt = req.query.decrypt === 'true';
-        await audit(platform.db, { actor: req.principal?.actor ?? 'anonymous', action: 'backup.download', target: b.id, address: req.ip, outcome: 'ok', details: { decrypt } });
+        await audit(platform.db, {
+          actor: req.principal?.actor ?? 'anonymous',
+          action: 'backup.download',
+          target: b.id,
+          address: req.ip,
+          outcome: 'ok',
+          details: { decrypt },
+        });
 
         const archive = new ZipArchive({ store: true });
         const out = new PassThrough();
@@ -93,4 +108,3 @@ export function downloadRoutes(platform: Platform): FastifyPluginAsyncZod {
     );
   };
 }
-

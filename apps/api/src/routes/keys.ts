@@ -37,9 +37,19 @@ function view(k: ApiKeyRecord) {
 /** API keys with scopes, managed by admins. Stored hashed; shown once at creation. */
 export function keyRoutes(platform: Platform): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get('/keys', { schema: { tags: ['keys'], summary: 'List API keys (never the keys themselves)', response: { 200: z.object({ items: z.array(keyView) }), ...errors } } }, async () => ({
-      items: (await listApiKeys(platform.db)).map(view),
-    }));
+    app.get(
+      '/keys',
+      {
+        schema: {
+          tags: ['keys'],
+          summary: 'List API keys (never the keys themselves)',
+          response: { 200: z.object({ items: z.array(keyView) }), ...errors },
+        },
+      },
+      async () => ({
+        items: (await listApiKeys(platform.db)).map(view),
+      }),
+    );
 
     app.post(
       '/keys',
@@ -62,7 +72,14 @@ export function keyRoutes(platform: Platform): FastifyPluginAsyncZod {
           keyPrefix: key.slice(0, 10),
           createdBy: actor,
         });
-        await audit(platform.db, { actor, action: 'key.create', target: rec.id, address: req.ip, outcome: 'ok', details: { name: rec.name, scopes: rec.scopes } });
+        await audit(platform.db, {
+          actor,
+          action: 'key.create',
+          target: rec.id,
+          address: req.ip,
+          outcome: 'ok',
+          details: { name: rec.name, scopes: rec.scopes },
+        });
         return reply.status(201).send({ ...view(rec), key });
       },
     );
@@ -79,7 +96,13 @@ export function keyRoutes(platform: Platform): FastifyPluginAsyncZod {
       },
       async (req) => {
         if (!(await revokeApiKey(platform.db, req.params.id))) throw new NotFoundError(`no active key ${req.params.id}`);
-        await audit(platform.db, { actor: req.principal?.actor ?? 'anonymous', action: 'key.revoke', target: req.params.id, address: req.ip, outcome: 'ok' });
+        await audit(platform.db, {
+          actor: req.principal?.actor ?? 'anonymous',
+          action: 'key.revoke',
+          target: req.params.id,
+          address: req.ip,
+          outcome: 'ok',
+        });
         return { id: req.params.id, revoked: true };
       },
     );

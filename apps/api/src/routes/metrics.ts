@@ -31,14 +31,17 @@ export function metricsRoutes(platform: Platform, auth: Authenticator): FastifyP
     const workers = g('bk_queue_workers', 'Workers connected per queue', ['queue']);
 
     async function collect(): Promise<void> {
-      for (const m of [backups, restores, lastSuccess, lastDuration, lastRows, storedBytes, restoreDuration, verification, jobs, workers]) m.reset();
+      for (const m of [backups, restores, lastSuccess, lastDuration, lastRows, storedBytes, restoreDuration, verification, jobs, workers])
+        m.reset();
       const db = platform.db;
       const [b, r, last, v, bytes, lastRestore] = await Promise.all([
         db.query('SELECT source, type, status, count(*)::int AS n FROM backups GROUP BY 1, 2, 3'),
         db.query('SELECT source, status, count(*)::int AS n FROM restores GROUP BY 1, 2'),
         db.query(`SELECT DISTINCT ON (source) source, extract(epoch FROM finished_at) AS t, extract(epoch FROM finished_at - started_at) AS d, rows
                   FROM backups WHERE status = 'succeeded' ORDER BY source, finished_at DESC`),
-        db.query(`SELECT source, coalesce(verification->>'status', 'unverified') AS s, count(*)::int AS n FROM backups WHERE status = 'succeeded' GROUP BY 1, 2`),
+        db.query(
+          `SELECT source, coalesce(verification->>'status', 'unverified') AS s, count(*)::int AS n FROM backups WHERE status = 'succeeded' GROUP BY 1, 2`,
+        ),
         db.query(`SELECT source, coalesce(sum(bytes), 0)::bigint AS b FROM backups WHERE status = 'succeeded' GROUP BY 1`),
         db.query(`SELECT DISTINCT ON (source) source, extract(epoch FROM finished_at - started_at) AS d FROM restores
                   WHERE status = 'succeeded' AND NOT dry_run ORDER BY source, finished_at DESC`),

@@ -40,14 +40,26 @@ export function operationRoutes(platform: Platform): FastifyPluginAsyncZod {
         schema: {
           tags: ['cleanup'],
           summary: 'Apply retention: dry run lists what would be deleted and which rule decided; otherwise queues the cleanup',
-          body: z.object({ dryRun: z.boolean().default(false), source: z.string().min(1).optional() }).strict().default({ dryRun: false }),
+          body: z
+            .object({ dryRun: z.boolean().default(false), source: z.string().min(1).optional() })
+            .strict()
+            .default({ dryRun: false }),
           response: {
             200: z.object({
               dryRun: z.literal(true),
               deletions: z.number(),
               bytesFreed: z.number(),
               items: z.array(
-                z.object({ id: z.string(), source: z.string(), type: z.string(), status: z.string(), takenAt: z.string(), bytes: z.number(), action: z.enum(['keep', 'delete']), reasons: z.array(z.string()) }),
+                z.object({
+                  id: z.string(),
+                  source: z.string(),
+                  type: z.string(),
+                  status: z.string(),
+                  takenAt: z.string(),
+                  bytes: z.number(),
+                  action: z.enum(['keep', 'delete']),
+                  reasons: z.array(z.string()),
+                }),
               ),
             }),
             202: z.object({ id: z.string(), status: z.string() }),
@@ -63,8 +75,20 @@ export function operationRoutes(platform: Platform): FastifyPluginAsyncZod {
           return reply.status(200).send({ dryRun: true as const, ...plan });
         }
         const id = `cleanup-${source ?? 'all'}-${Date.now()}`;
-        await enqueue(platform.queues, platform.config, 'cleanup.run', { ...(source ? { source } : {}), requestedBy: req.principal?.actor ?? 'anonymous' }, id);
-        await audit(platform.db, { actor: req.principal?.actor ?? 'anonymous', action: 'cleanup.run', target: source ?? null, address: req.ip, outcome: 'ok' });
+        await enqueue(
+          platform.queues,
+          platform.config,
+          'cleanup.run',
+          { ...(source ? { source } : {}), requestedBy: req.principal?.actor ?? 'anonymous' },
+          id,
+        );
+        await audit(platform.db, {
+          actor: req.principal?.actor ?? 'anonymous',
+          action: 'cleanup.run',
+          target: source ?? null,
+          address: req.ip,
+          outcome: 'ok',
+        });
         return reply.status(202).send({ id, status: 'queued' });
       },
     );
@@ -112,12 +136,19 @@ export function operationRoutes(platform: Platform): FastifyPluginAsyncZod {
       },
       async (req) => {
         const u = await storageUsage(platform.db, req.query.days);
-        const totals = u.bySource.reduce((a, r) => ({ backups: a.backups + r.backups, objects: a.objects + r.objects, bytes: a.bytes + r.bytes }), { backups: 0, objects: 0, bytes: 0 });
+        const totals = u.bySource.reduce(
+          (a, r) => ({ backups: a.backups + r.backups, objects: a.objects + r.objects, bytes: a.bytes + r.bytes }),
+          { backups: 0, objects: 0, bytes: 0 },
+        );
         const perDay = slope(u.byDay);
         return {
           totals,
           ...u,
-          trend: { days: req.query.days, bytesPerDay: Math.round(perDay), projectedBytesIn30Days: Math.max(0, Math.round(totals.bytes + perDay * 30)) },
+          trend: {
+            days: req.query.days,
+            bytesPerDay: Math.round(perDay),
+            projectedBytesIn30Days: Math.max(0, Math.round(totals.bytes + perDay * 30)),
+          },
         };
       },
     );
@@ -135,7 +166,12 @@ export function operationRoutes(platform: Platform): FastifyPluginAsyncZod {
                 z.object({
                   source: z.string(),
                   rpo: objective.extend({ lastSuccessAt: z.string().nullable(), measuredMinutes: z.number().nullable() }),
-                  rto: objective.extend({ samples: z.number(), lastMinutes: z.number().nullable(), medianMinutes: z.number().nullable(), maxMinutes: z.number().nullable() }),
+                  rto: objective.extend({
+                    samples: z.number(),
+                    lastMinutes: z.number().nullable(),
+                    medianMinutes: z.number().nullable(),
+                    maxMinutes: z.number().nullable(),
+                  }),
                 }),
               ),
             }),
@@ -159,7 +195,12 @@ export function operationRoutes(platform: Platform): FastifyPluginAsyncZod {
               target === null || measured === null ? ('unknown' as const) : measured <= target ? ('ok' as const) : ('breached' as const);
             return {
               source: f.source,
-              rpo: { targetMinutes: rpoTarget, lastSuccessAt: f.lastSuccessAt?.toISOString() ?? null, measuredMinutes: rpoMinutes, status: status(rpoTarget, rpoMinutes) },
+              rpo: {
+                targetMinutes: rpoTarget,
+                lastSuccessAt: f.lastSuccessAt?.toISOString() ?? null,
+                measuredMinutes: rpoMinutes,
+                status: status(rpoTarget, rpoMinutes),
+              },
               rto: {
                 targetMinutes: rtoTarget,
                 samples: f.restoreDurationsMs.length,

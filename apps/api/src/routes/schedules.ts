@@ -11,7 +11,18 @@ import {
   updateSchedule,
 } from '@bk/catalog';
 import { BadRequestError, ConflictError, NotFoundError, codecSchema, enqueue, newId, retentionSchema } from '@bk/core';
-import { type Platform, checkScope, compressionFor, nextRuns, runCheckSchedule, scheduleHealth, startBackup, syncSchedulers, validateCron } from '@bk/platform';
+import {
+  type Platform,
+  backupRequestOf,
+  checkScope,
+  compressionFor,
+  nextRuns,
+  runCheckSchedule,
+  scheduleHealth,
+  startBackup,
+  syncSchedulers,
+  validateCron,
+} from '@bk/platform';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { acceptedSchema, backupTypeSchema, errorSchema, idParam } from '../schemas.ts';
@@ -151,7 +162,10 @@ const presetBody = z
     postgresSource: z.string().min(1).optional(),
     tdengineSource: z.string().min(1).optional(),
     timezone: z.string().default('UTC'),
-    retention: z.object({ fullDays: z.number().int().min(1).default(30), incrementalKeepLast: z.number().int().min(1).default(72) }).strict().default({ fullDays: 30, incrementalKeepLast: 72 }),
+    retention: z
+      .object({ fullDays: z.number().int().min(1).default(30), incrementalKeepLast: z.number().int().min(1).default(72) })
+      .strict()
+      .default({ fullDays: 30, incrementalKeepLast: 72 }),
   })
   .strict();
 
@@ -161,7 +175,8 @@ export function scheduleRoutes(platform: Platform): FastifyPluginAsyncZod {
 
     async function create(body: ScheduleBody, who: string, address: string) {
       const fields = toFields(platform, body);
-      if (await getScheduleByName(platform.db, body.name)) throw new ConflictError(`a schedule named "${body.name}" exists`, 'schedule_exists');
+      if (await getScheduleByName(platform.db, body.name))
+        throw new ConflictError(`a schedule named "${body.name}" exists`, 'schedule_exists');
       const s = await insertSchedule(platform.db, newId('sc'), fields);
       await syncSchedulers(platform);
       await audit(platform.db, { actor: who, action: 'schedule.create', target: s.id, address, outcome: 'ok', details: { name: s.name } });
@@ -176,7 +191,13 @@ export function scheduleRoutes(platform: Platform): FastifyPluginAsyncZod {
 
     app.get(
       '/schedules',
-      { schema: { tags: ['schedules'], summary: 'Schedules with next run times and missed runs', response: { 200: z.object({ items: z.array(scheduleView) }), ...errors } } },
+      {
+        schema: {
+          tags: ['schedules'],
+          summary: 'Schedules with next run times and missed runs',
+          response: { 200: z.object({ items: z.array(scheduleView) }), ...errors },
+        },
+      },
       async () => {
         const last = await lastRunsBySchedule(platform.db);
         return { items: (await listSchedules(platform.db)).map((s) => view(s, last.get(s.id))) };
@@ -195,7 +216,15 @@ export function scheduleRoutes(platform: Platform): FastifyPluginAsyncZod {
 
     app.put(
       '/schedules/:id',
-      { schema: { tags: ['schedules'], summary: 'Replace a schedule', params: idParam, body: scheduleBody, response: { 200: scheduleView, ...errors } } },
+      {
+        schema: {
+          tags: ['schedules'],
+          summary: 'Replace a schedule',
+          params: idParam,
+          body: scheduleBody,
+          response: { 200: scheduleView, ...errors },
+        },
+      },
       async (req) => {
         const existing = await getSchedule(platform.db, req.params.id);
         if (!existing) throw new NotFoundError(`schedule ${req.params.id} not found`);
@@ -219,7 +248,11 @@ export function scheduleRoutes(platform: Platform): FastifyPluginAsyncZod {
         async (req) => {
           const existing = await getSchedule(platform.db, req.params.id);
           if (!existing) throw new NotFoundError(`schedule ${req.params.id} not found`);
-          const s = (await updateSchedule(platform.db, existing.id, toFields(platform, { ...bodyOf(existing), enabled }))) as ScheduleRecord;
+          const s = (await updateSchedule(
+            platform.db,
+            existing.id,
+            toFields(platform, { ...bodyOf(existing), enabled }),
+          )) as ScheduleRecord;
           await syncSchedulers(platform);
           await audit(platform.db, { actor: actor(req), action: `schedule.${verb}`, target: s.id, address: req.ip, outcome: 'ok' });
           return view(s);
@@ -260,11 +293,7 @@ export function scheduleRoutes(platform: Platform): FastifyPluginAsyncZod {
           await enqueue(platform.queues, platform.config, 'cleanup.run', { requestedBy: actor(req) }, jobId);
           return reply.status(202).send({ id: jobId, status: 'queued' });
         }
-        const b = await startBackup(
-          platform,
-          { source: s.source as string, type: s.type as ScheduleBody['type'] & string, databases: s.scope.databases, tables: s.scope.tables, compression: s.compression ?? undefined, encrypt: s.encrypt ?? undefined },
-          { actor: actor(req), address: req.ip, scheduleId: s.id },
-        );
+        const b = await startBackup(platform, backupRequestOf(s), { actor: actor(req), address: req.ip, scheduleId: s.id });
         return reply.status(202).send({ id: b.id, status: b.status });
       },
     );
@@ -274,27 +303,51 @@ export function scheduleRoutes(platform: Platform): FastifyPluginAsyncZod {
       {
         schema: {
           tags: ['schedules'],
-          summary: 'The documents\' policy: TDengine full 02:00, PostgreSQL full 03:00, cleanup 04:00, TDengine incremental hourly except 02:00',
+          summary:
+            "The documents' policy: TDengine full 02:00, PostgreSQL full 03:00, cleanup 04:00, TDengine incremental hourly except 02:00",
           body: presetBody,
           response: { 201: z.object({ items: z.array(scheduleView) }), ...errors },
         },
       },
       async (req, reply) => {
         const p = req.body;
-        if (!p.postgresSource && !p.tdengineSource) throw new BadRequestError('name postgresSource and/or tdengineSource', 'missing_fields');
+        if (!p.postgresSource && !p.tdengineSource)
+          throw new BadRequestError('name postgresSource and/or tdengineSource', 'missing_fields');
         const planned: ScheduleBody[] = [];
         const base = { timezone: p.timezone, enabled: true, notify: [] as ScheduleBody['notify'], kind: 'backup' as const };
         if (p.tdengineSource) {
-          planned.push({ ...base, name: `${p.tdengineSource} full daily`, source: p.tdengineSource, type: 'full', cron: '0 2 * * *', retention: { maxAgeDays: p.retention.fullDays } });
-          planned.push({ ...base, name: `${p.tdengineSource} incremental hourly`, source: p.tdengineSource, type: 'incremental', cron: '0 0,1,3-23 * * *', retention: { keepLast: p.retention.incrementalKeepLast } });
+          planned.push({
+            ...base,
+            name: `${p.tdengineSource} full daily`,
+            source: p.tdengineSource,
+            type: 'full',
+            cron: '0 2 * * *',
+            retention: { maxAgeDays: p.retention.fullDays },
+          });
+          planned.push({
+            ...base,
+            name: `${p.tdengineSource} incremental hourly`,
+            source: p.tdengineSource,
+            type: 'incremental',
+            cron: '0 0,1,3-23 * * *',
+            retention: { keepLast: p.retention.incrementalKeepLast },
+          });
         }
         if (p.postgresSource)
-          planned.push({ ...base, name: `${p.postgresSource} full daily`, source: p.postgresSource, type: 'full', cron: '0 3 * * *', retention: { maxAgeDays: p.retention.fullDays } });
+          planned.push({
+            ...base,
+            name: `${p.postgresSource} full daily`,
+            source: p.postgresSource,
+            type: 'full',
+            cron: '0 3 * * *',
+            retention: { maxAgeDays: p.retention.fullDays },
+          });
         planned.push({ ...base, kind: 'cleanup', name: 'cleanup daily', cron: '0 4 * * *', retention: {} });
         // Validate all before creating any: a preset is created whole or not at all.
         for (const b of planned) {
           toFields(platform, b);
-          if (await getScheduleByName(platform.db, b.name)) throw new ConflictError(`a schedule named "${b.name}" exists`, 'schedule_exists');
+          if (await getScheduleByName(platform.db, b.name))
+            throw new ConflictError(`a schedule named "${b.name}" exists`, 'schedule_exists');
         }
         const created: ScheduleRecord[] = [];
         for (const b of planned) created.push(await create(b, actor(req), req.ip));

@@ -1,6 +1,6 @@
-import { NotFoundError, displayName, errorMessage } from '@bk/core';
+import { NotFoundError, type SourceConfig, displayName, errorMessage } from '@bk/core';
 import { lastRunsBySchedule, listSchedules, recoveryFigures } from '@bk/catalog';
-import { type Platform, scheduleHealth } from '@bk/platform';
+import { type Platform, discoverTd, scheduleHealth } from '@bk/platform';
 import { discover, listDatabases } from '@bk/postgres';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -30,11 +30,22 @@ const tableInfo = z.object({
   estimatedRows: z.number(),
   sizeBytes: z.number(),
   parent: z.string().nullable(),
+  /** TDengine child tables: tag values (64-bit integers and timestamps as strings, exact). */
+  tags: z.record(z.string(), z.unknown()).optional(),
 });
 
 const sourceDetail = sourceSummary.extend({
   serverVersion: z.string().optional(),
-  catalog: z.array(z.object({ name: z.string(), schemas: z.array(z.string()), tables: z.array(tableInfo) })).optional(),
+  catalog: z
+    .array(
+      z.object({
+        name: z.string(),
+        precision: z.enum(['ms', 'us', 'ns']).optional(),
+        schemas: z.array(z.string()),
+        tables: z.array(tableInfo),
+      }),
+    )
+    .optional(),
 });
 
 function targetOf(url: string): string {
@@ -84,10 +95,12 @@ export function sourceRoutes(platform: Platform): FastifyPluginAsyncZod {
           platform.sources.names().map(async (name) => {
             const s = platform.sources.forRequest(name);
             const base = { name, kind: s.kind, target: targetOf(s.url), health: healthOf(name) };
-            if (s.kind !== 'postgres')
-              return { ...base, reachable: false, error: 'TDengine discovery is not available in this version yet' };
             try {
-              const databases = await withTimeout(5000, (signal) => listDatabases(s.url, { signal }));
+              const databases = await withTimeout(5000, async (signal) =>
+                s.kind === 'postgres'
+                  ? listDatabases(s.url, { signal })
+                  : (await discoverTd(platform, s, signal, true)).databases.map((d) => d.name),
+              );
               return { ...base, reachable: true, databases };
             } catch (e) {
               return { ...base, reachable: false, error: errorMessage(e) };
@@ -112,31 +125,59 @@ export function sourceRoutes(platform: Platform): FastifyPluginAsyncZod {
         const s = platform.sources.find(req.params.name);
         if (!s) throw new NotFoundError(`unknown source "${req.params.name}"`);
         const base = { name: req.params.name, kind: s.kind, target: targetOf(s.url) };
-        if (s.kind !== 'postgres') return { ...base, reachable: false, error: 'TDengine discovery is not available in this version yet' };
         try {
-          const d = await withTimeout(30000, (signal) => discover(s.url, { signal }));
-          return {
-            ...base,
-            reachable: true,
-            serverVersion: d.serverVersion,
-            databases: d.databases.map((x) => x.name),
-            catalog: d.databases.map((x) => ({
-              name: x.name,
-              schemas: x.schemas,
-              tables: x.tables.map((t) => ({
-                schema: t.schema,
-                name: t.name,
-                kind: t.kind,
-                estimatedRows: t.estimatedRows,
-                sizeBytes: t.sizeBytes,
-                parent: t.parent ? displayName(t.parent.schema, t.parent.name) : null,
-              })),
-            })),
-          };
+          const d = await withTimeout(30000, (signal) =>
+            s.kind === 'tdengine' ? tdCatalog(platform, s, signal) : pgCatalog(s.url, signal),
+          );
+          return { ...base, reachable: true, serverVersion: d.serverVersion, databases: d.catalog.map((x) => x.name), catalog: d.catalog };
         } catch (e) {
           return { ...base, reachable: false, error: errorMessage(e) };
         }
       },
     );
+  };
+}
+
+type Catalog = { serverVersion: string; catalog: z.infer<typeof sourceDetail>['catalog'] & object };
+
+/** PostgreSQL discovery as the API shows it. */
+async function pgCatalog(url: string, signal: AbortSignal): Promise<Catalog> {
+  const d = await discover(url, { signal });
+  return {
+    serverVersion: d.serverVersion,
+    catalog: d.databases.map((x) => ({
+      name: x.name,
+      schemas: x.schemas,
+      tables: x.tables.map((t) => ({
+        schema: t.schema,
+        name: t.name,
+        kind: t.kind,
+        estimatedRows: t.estimatedRows,
+        sizeBytes: t.sizeBytes,
+        parent: t.parent ? displayName(t.parent.schema, t.parent.name) : null,
+      })),
+    })),
+  };
+}
+
+/** TDengine discovery as the API shows it: super, child (with tags) and normal tables, rows counted. */
+async function tdCatalog(platform: Platform, source: SourceConfig, signal: AbortSignal): Promise<Catalog> {
+  const d = await discoverTd(platform, source, signal);
+  return {
+    serverVersion: d.serverVersion,
+    catalog: d.databases.map((x) => ({
+      name: x.name,
+      precision: x.precision,
+      schemas: [],
+      tables: x.tables.map((t) => ({
+        schema: '',
+        name: t.name,
+        kind: t.kind,
+        estimatedRows: t.rows,
+        sizeBytes: 0,
+        parent: t.parent,
+        ...(t.tags ? { tags: t.tags } : {}),
+      })),
+    })),
   };
 }

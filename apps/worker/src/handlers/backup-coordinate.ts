@@ -25,17 +25,18 @@ import {
 import { dataKeyOf, endBackup, pgDatabaseOf, pgUrlForDatabase } from '@bk/platform';
 import { SnapshotSession, dumpSchema, listDatabases } from '@bk/postgres';
 import { watchFlow } from './flow.ts';
+import { coordinateTdBackup } from './td-backup-coordinate.ts';
 import type { Handler } from './types.ts';
 
 /**
- * The PostgreSQL backup coordinator. It opens one REPEATABLE READ snapshot per database
- * and exports it, writes the schema (pre-data, post-data) from that snapshot, registers
+ * The backup coordinator (TDengine sources: td-backup-coordinate.ts). For PostgreSQL it
+ * opens one REPEATABLE READ snapshot per database and exports it, writes the schema (pre-data, post-data) from that snapshot, registers
  * one object per table (or ctid block range of a big table), fans the exports out as a
  * flow whose parent writes the manifest, and holds the snapshots open until the flow ends.
  *
- * It is never retried: a second run would take a new snapshot and mix two states. If it
- * finds its own earlier run's snapshot recorded, that snapshot died with the earlier run,
- * and the backup fails with a message that says so.
+ * For PostgreSQL it is never retried: a second run would take a new snapshot and mix two
+ * states. If it finds its own earlier run's snapshot recorded, that snapshot died with the
+ * earlier run, and the backup fails with a message that says so.
  */
 export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, { backupId }, ctx) => {
   const { db } = platform;
@@ -44,6 +45,18 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
   if (backup.status !== 'queued' && backup.status !== 'running') {
     ctx.log.info({ backupId, status: backup.status }, 'backup already ended; nothing to do');
     return { skipped: backup.status };
+  }
+  const source = platform.sources.forJob(backup.source);
+  if (source.kind === 'tdengine') {
+    // No snapshot to lose: a run after a lost worker resumes at the recorded cut (the flow's
+    // job ids are fixed, so enqueueing it again adds nothing that exists).
+    if (backup.status === 'queued') await markBackupRunning(db, backupId);
+    try {
+      return await coordinateTdBackup(platform, backup, source, ctx);
+    } catch (e) {
+      await endBackup(platform, backupId, 'failed', errorMessage(e));
+      throw e;
+    }
   }
   if (backup.snapshots) {
     const msg =
@@ -54,12 +67,11 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
   if (!(await markBackupRunning(db, backupId))) {
     // Running already: an earlier run of this coordinator (whose lock was lost) may still be
     // taking snapshots. Two runs would mix snapshots, so this one fails the backup instead.
-    const msg = 'the backup coordinator was started twice (an earlier run lost its lock); a consistent backup cannot be guaranteed. Start a new backup.';
+    const msg =
+      'the backup coordinator was started twice (an earlier run lost its lock); a consistent backup cannot be guaranteed. Start a new backup.';
     await endBackup(platform, backupId, 'failed', msg);
     return { failed: msg };
   }
-  const source = platform.sources.forJob(backup.source);
-  if (source.kind !== 'postgres') throw new PermanentJobError(`source ${backup.source} is not a PostgreSQL source`);
 
   try {
     const databases = await resolveDatabases(source.url, backup.type, backup.scope, ctx.signal);

@@ -30,6 +30,15 @@ export const finalizeBackup: Handler<'backup.finalize'> = async (platform, { bac
   const key = manifestKey(backup.source, backupId);
   const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
   await platform.store.put(key, Readable.from([body]), { signal: ctx.signal, contentType: 'application/json' });
+  // Objects of failed or superseded attempts (each attempt writes its own key) are not part
+  // of the backup: remove them, so the prefix holds exactly what the manifest lists.
+  const listed = new Set([key, ...manifest.objects.map((o) => o.key)]);
+  const orphans: string[] = [];
+  for await (const info of platform.store.list(backup.storagePrefix)) if (!listed.has(info.key)) orphans.push(info.key);
+  if (orphans.length) {
+    await platform.store.deleteMany(orphans);
+    ctx.log.info({ backupId, orphans: orphans.length }, 'removed objects of superseded attempts');
+  }
   const ok = await succeedBackup(platform, backupId, {
     manifestKey: key,
     rows: manifest.totals.rows,
@@ -43,13 +52,18 @@ export const finalizeBackup: Handler<'backup.finalize'> = async (platform, { bac
 export function buildManifest(backup: BackupRecord, objects: BackupObjectRecord[], completedAt: Date): Manifest {
   const sequences = (backup.metadata.sequences ?? {}) as Record<string, SequenceState[]>;
   const encodings = (backup.metadata.encodings ?? {}) as Record<string, string>;
-  const databases = [...new Set(objects.map((o) => o.database))].map((name) => ({
-    name,
-    ...(sequences[name] ? { sequences: sequences[name] } : {}),
-    ...(encodings[name] ? { options: { encoding: encodings[name] } } : {}),
-  }));
+  // TDengine: precision and the super/normal tables of each database; the chain's window.
+  const td = backup.metadata.tdengine as { databases?: Record<string, Record<string, unknown>>; windowStart?: string } | undefined;
+  const databases = [...new Set(objects.map((o) => o.database))].map((name) => {
+    const options = { ...(encodings[name] ? { encoding: encodings[name] } : {}), ...(td?.databases?.[name] ?? {}) };
+    return {
+      name,
+      ...(sequences[name] ? { sequences: sequences[name] } : {}),
+      ...(Object.keys(options).length ? { options } : {}),
+    };
+  });
   const mObjects = objects.map((o) => ({
-    key: o.key,
+    key: o.storedKey ?? o.key,
     kind: o.kind,
     database: o.database,
     ...(o.displayName ? { table: o.displayName } : {}),
@@ -57,6 +71,7 @@ export function buildManifest(backup: BackupRecord, objects: BackupObjectRecord[
     ...(o.tableName !== null ? { tableName: o.tableName } : {}),
     ...(o.columns ? { columns: o.columns } : {}),
     ...(o.chunk ? { chunk: o.chunk } : {}),
+    ...(o.members ? { members: o.members } : {}),
     format: o.format,
     rows: o.rows ?? 0,
     rawBytes: o.rawBytes ?? 0,
@@ -79,6 +94,16 @@ export function buildManifest(backup: BackupRecord, objects: BackupObjectRecord[
       ...(backup.snapshots ? { snapshots: backup.snapshots } : {}),
       ...(backup.asOf ? { asOf: backup.asOf.toISOString() } : {}),
     },
+    ...(backup.type === 'incremental' && backup.baseBackupId && backup.parentBackupId && backup.asOf && td?.windowStart
+      ? {
+          chain: {
+            baseBackupId: backup.baseBackupId,
+            parentBackupId: backup.parentBackupId,
+            windowStart: td.windowStart,
+            windowEnd: backup.asOf.toISOString(),
+          },
+        }
+      : {}),
     ...(backup.encryption
       ? {
           encryption: {

@@ -11,7 +11,8 @@ import type { Handler } from './types.ts';
 export const verifyBackup: Handler<'backup.verify'> = async (platform, { backupId, requestedBy }, ctx) => {
   const backup = await getBackup(platform.db, backupId);
   if (!backup) throw new PermanentJobError(`backup ${backupId} not found`);
-  if (backup.status !== 'succeeded') throw new PermanentJobError(`backup ${backupId} is ${backup.status}; only succeeded backups are verified`);
+  if (backup.status !== 'succeeded')
+    throw new PermanentJobError(`backup ${backupId} is ${backup.status}; only succeeded backups are verified`);
   const startedAt = new Date();
   await setVerification(platform.db, backupId, { status: 'running', startedAt: startedAt.toISOString() });
   let problems: { key: string; problem: string }[];

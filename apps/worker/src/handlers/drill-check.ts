@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { type ManifestObject, LineHashSink, addLineHashes, EMPTY_LINE_HASH, displayName } from '@bk/core';
-import { type Platform, openObject, pgUrlForDatabase } from '@bk/platform';
+import { type Platform, openObject, pgUrlForDatabase, tdClientFor } from '@bk/platform';
+import { dropTdScratchDatabase } from './td-drill.ts';
 import { SnapshotSession, exportTable, quoteIdent } from '@bk/postgres';
 import pg from 'pg';
 
@@ -21,7 +22,8 @@ export async function compareDrill(
   let tables = 0;
   for (const [from, to] of databases) {
     const byTable = new Map<string, ManifestObject[]>();
-    for (const o of data.filter((x) => x.database === from)) byTable.set(`${o.schemaName}\u0000${o.tableName}`, [...(byTable.get(`${o.schemaName}\u0000${o.tableName}`) ?? []), o]);
+    for (const o of data.filter((x) => x.database === from))
+      byTable.set(`${o.schemaName}\u0000${o.tableName}`, [...(byTable.get(`${o.schemaName}\u0000${o.tableName}`) ?? []), o]);
     const session = await SnapshotSession.open(pgUrlForDatabase(serverUrl, to), { signal });
     try {
       for (const objs of byTable.values()) {
@@ -42,7 +44,10 @@ export async function compareDrill(
         await pipeline(stream, sink);
         await done;
         tables++;
-        if (sink.value() !== expected) differences.push(`${to}.${displayName(first.schemaName as string, first.tableName as string)}: rows hash ${sink.value()}, backup ${expected}`);
+        if (sink.value() !== expected)
+          differences.push(
+            `${to}.${displayName(first.schemaName as string, first.tableName as string)}: rows hash ${sink.value()}, backup ${expected}`,
+          );
       }
     } finally {
       await session.close();
@@ -68,7 +73,18 @@ export async function dropDrillDatabase(platform: Platform, restore: { source: s
   if (!req.drill || !req.targetDatabase) return;
   const source = platform.sources.find(restore.source);
   if (!source) return;
-  await dropScratchDatabase(source.url, req.targetDatabase).catch((e: unknown) =>
+  const drop =
+    source.kind === 'tdengine'
+      ? async (database: string) => {
+          const client = tdClientFor(platform, source);
+          try {
+            await dropTdScratchDatabase(client, database);
+          } finally {
+            client.close();
+          }
+        }
+      : (database: string) => dropScratchDatabase(source.url, database);
+  await drop(req.targetDatabase).catch((e: unknown) =>
     platform.log.error({ err: (e as Error).message, database: req.targetDatabase }, 'could not drop a drill scratch database'),
   );
 }

@@ -1,5 +1,5 @@
 import { getBackup, markObjectFailed, markObjectRunning, markObjectSucceeded } from '@bk/catalog';
-import { PermanentJobError, encodeForStorage, errorMessage } from '@bk/core';
+import { PermanentJobError, attemptKey, encodeForStorage, errorMessage } from '@bk/core';
 import { acquireExportSlot, createThrottle, dataKeyOf, endBackup, pgUrlForDatabase } from '@bk/platform';
 import { pipeline } from 'node:stream';
 import { DelayedError } from 'bullmq';
@@ -28,6 +28,7 @@ export const exportPgTable: Handler<'export.pg-table'> = async (platform, p, ctx
   const label = `${p.database}.${p.table.schema}.${p.table.name}${p.chunk ? ` (part ${p.chunk.index + 1}/${p.chunk.count})` : ''}`;
   try {
     await markObjectRunning(db, p.backupId, p.objectKey);
+    const storeKey = attemptKey(p.objectKey, ctx.job.attemptsStarted);
     const dataKey = dataKeyOf(platform, backup);
     const { stream, done } = await exportTable({
       url: pgUrlForDatabase(source.url, p.database),
@@ -47,15 +48,15 @@ export const exportPgTable: Handler<'export.pg-table'> = async (platform, p, ctx
       ctx.job.updateProgress({ table: label, rawBytes: enc.rawBytesSoFar() }).catch(() => undefined);
     }, 2000);
     try {
-      await platform.store.put(p.objectKey, enc.stream, { signal: ctx.signal });
+      await platform.store.put(storeKey, enc.stream, { signal: ctx.signal });
       await done;
     } finally {
       clearInterval(progress);
     }
     const stats = enc.stats();
-    await markObjectSucceeded(db, p.backupId, p.objectKey, stats);
+    await markObjectSucceeded(db, p.backupId, p.objectKey, { ...stats, storedKey: storeKey });
     ctx.log.info({ backupId: p.backupId, table: label, ...stats }, 'table exported');
-    return { key: p.objectKey, rows: stats.rows, bytes: stats.bytes, sha256: stats.sha256 };
+    return { key: storeKey, rows: stats.rows, bytes: stats.bytes, sha256: stats.sha256 };
   } catch (e) {
     if (ctx.isFinalAttempt(e) && !ctx.signal.aborted) {
       const msg = `${label}: ${errorMessage(e)}`;

@@ -1,3 +1,4 @@
+import { getRestore } from '@bk/catalog';
 import { type QueueName, errorMessage } from '@bk/core';
 import type { Platform } from '@bk/platform';
 import { Job } from 'bullmq';
@@ -42,4 +43,15 @@ export async function watchFlow(
     if (opts.onTick) await opts.onTick().catch((e: unknown) => platform.log.warn({ err: errorMessage(e) }, 'progress update failed'));
     await sleep(1000, undefined, { signal: opts.signal }).catch(() => undefined);
   }
+}
+
+/** Waits for a restore's flow (its finalize or a chain stage) while the restore still runs. */
+export function watchRestoreFlow(platform: Platform, restoreId: string, parentJobId: string, signal: AbortSignal): Promise<FlowOutcome> {
+  return watchFlow(platform, 'finalize', parentJobId, {
+    signal,
+    check: async () => {
+      const r = await getRestore(platform.db, restoreId);
+      return r && r.status !== 'running' ? `restore is ${r.status}` : undefined;
+    },
+  });
 }

@@ -1,18 +1,23 @@
-import {
-  getRestore,
-  insertRestoreTables,
-  markRestoreRunning,
-  recordRestorePlan,
-} from '@bk/catalog';
+import { getBackup, getRestore, insertRestoreTables, markRestoreRunning, recordRestorePlan } from '@bk/catalog';
 import { type FlowChild, type Manifest, PermanentJobError, enqueueFlow, errorMessage, jobIds } from '@bk/core';
-import { checkObjects, endRestore, loadManifest, openObject, pgUrlForDatabase, restoreRequestOf, selectForRestore, succeedRestore } from '@bk/platform';
+import {
+  checkObjects,
+  endRestore,
+  loadManifest,
+  openObject,
+  pgUrlForDatabase,
+  restoreRequestOf,
+  selectForRestore,
+  endDryRun,
+} from '@bk/platform';
 import { ensureDatabase, restoreSchema, rowCounts } from '@bk/postgres';
-import { watchFlow } from './flow.ts';
+import { watchRestoreFlow } from './flow.ts';
 import { dropDrillDatabase } from './drill-check.ts';
+import { coordinateTdRestore } from './td-restore-coordinate.ts';
 import type { Handler } from './types.ts';
 
 /**
- * Plans and starts a PostgreSQL restore: checks the targets, applies the pre-data schema,
+ * Plans and starts a restore (TDengine: td-restore-coordinate.ts). PostgreSQL: checks the targets, applies the pre-data schema,
  * fans out one load job per data object, and watches the flow (whose parent applies the
  * post-data schema and checks row counts). A dry run verifies every object it would read
  * (exists, size, SHA-256, decodes, row count) and changes nothing.
@@ -21,6 +26,18 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
   const { db } = platform;
   const restore = await getRestore(db, restoreId);
   if (!restore) throw new PermanentJobError(`restore ${restoreId} not found`);
+  // TDengine restores have their own coordinator, which reads the manifests of the chain.
+  // Every TDengine step is idempotent: a run after a lost worker (status running) resumes.
+  if ((restore.status === 'queued' || restore.status === 'running') && (await getBackup(db, restore.backupId))?.sourceKind === 'tdengine') {
+    if (restore.status === 'queued') await markRestoreRunning(db, restoreId);
+    try {
+      return await coordinateTdRestore(platform, restore, ctx);
+    } catch (e) {
+      await endRestore(platform, restoreId, 'failed', errorMessage(e));
+      await dropDrillDatabase(platform, restore);
+      throw e;
+    }
+  }
   if (restore.status !== 'queued') {
     if (restore.status === 'running')
       await endRestore(
@@ -34,7 +51,6 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
   await markRestoreRunning(db, restoreId);
   try {
     const { manifest, dataKey } = await loadManifest(platform, restore.backupId);
-    if (manifest.source.kind !== 'postgres') throw new PermanentJobError('TDengine restores are not supported yet');
     const req = restoreRequestOf(restore);
     const sel = selectForRestore(manifest, req, (m) => {
       throw new PermanentJobError(m);
@@ -43,13 +59,7 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
 
     if (req.dryRun) {
       const toCheck = [...manifest.objects.filter((o) => o.kind !== 'data' && sel.databases.has(o.database)), ...sel.data];
-      const checked = await checkObjects(platform, toCheck, dataKey, ctx.signal);
-      const problems = checked.filter((c) => !c.ok).map((c) => `${c.key}: ${c.problem}`);
-      await recordRestorePlan(db, restoreId, { ...plan, dryRun: true, checked }, null);
-      if (problems.length)
-        await endRestore(platform, restoreId, 'failed', `dry run found ${problems.length} problem(s): ${problems.join('; ')}`);
-      else await succeedRestore(platform, restoreId, 0);
-      return { dryRun: true, problems: problems.length };
+      return await endDryRun(platform, restoreId, plan, await checkObjects(platform, toCheck, dataKey, ctx.signal));
     }
 
     const source = platform.sources.forJob(restore.source);
@@ -106,13 +116,7 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
       children,
     );
 
-    const outcome = await watchFlow(platform, 'finalize', jobIds.restoreFinalize(restoreId), {
-      signal: ctx.signal,
-      check: async () => {
-        const r = await getRestore(db, restoreId);
-        return r && r.status !== 'running' ? `restore is ${r.status}` : undefined;
-      },
-    });
+    const outcome = await watchRestoreFlow(platform, restoreId, jobIds.restoreFinalize(restoreId), ctx.signal);
     if (outcome.state !== 'completed') {
       await endRestore(platform, restoreId, 'failed', outcome.reason);
       await dropDrillDatabase(platform, restore);

@@ -1,8 +1,9 @@
-import { getRestore, listRestoreTables, markRestoreStep, recordDrillResult } from '@bk/catalog';
+import { getBackup, getRestore, listRestoreTables, markRestoreStep, recordDrillResult } from '@bk/catalog';
 import { PermanentJobError } from '@bk/core';
 import { endRestore, loadManifest, openObject, pgUrlForDatabase, restoreRequestOf, selectForRestore, succeedRestore } from '@bk/platform';
 import { dropLedger, restoreSchema, rowCounts, setSequences } from '@bk/postgres';
 import { compareDrill, dropDrillDatabase } from './drill-check.ts';
+import { finalizeTdRestore } from './td-restore-finalize.ts';
 import type { Handler } from './types.ts';
 
 /**
@@ -20,6 +21,7 @@ export const finalizeRestore: Handler<'restore.finalize'> = async (platform, { r
     await dropDrillDatabase(platform, restore);
     return { skipped: restore.status };
   }
+  if ((await getBackup(db, restore.backupId))?.sourceKind === 'tdengine') return finalizeTdRestore(platform, restore, ctx);
   const { manifest, dataKey } = await loadManifest(platform, restore.backupId);
   const req = restoreRequestOf(restore);
   const sel = selectForRestore(manifest, req, (m) => {

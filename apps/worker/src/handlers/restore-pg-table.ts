@@ -1,7 +1,8 @@
-import { getRestore, setRestoreTableStatus } from '@bk/catalog';
-import { PermanentJobError, errorMessage } from '@bk/core';
-import { endRestore, loadManifest, openObject, pgUrlForDatabase, restoreRequestOf } from '@bk/platform';
+import { getRestore } from '@bk/catalog';
+import { PermanentJobError } from '@bk/core';
+import { loadManifest, openObject, pgUrlForDatabase, restoreRequestOf } from '@bk/platform';
 import { importTable } from '@bk/postgres';
+import { recordLoad } from './load-status.ts';
 import type { Handler } from './types.ts';
 
 /**
@@ -22,8 +23,8 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, { re
   const req = restoreRequestOf(restore);
   const target = req.targetDatabase ?? obj.database;
   const source = platform.sources.forJob(restore.source);
-  try {
-    await setRestoreTableStatus(db, restoreId, objectKey, 'running');
+  const table = { schema: obj.schemaName, name: obj.tableName, columns: obj.columns };
+  return recordLoad(platform, { restoreId, objectKey, label: obj.table ?? objectKey }, ctx, async () => {
     const { stream, rows: rowsSoFar } = await openObject(platform, obj, dataKey, ctx.signal);
     // Shown in Bull Board; sampled on a timer (a 'data' listener would steal the stream).
     const progress = setInterval(() => {
@@ -31,24 +32,15 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, { re
     }, 2000);
     const { rows } = await importTable({
       url: pgUrlForDatabase(source.url, target),
-      table: { schema: obj.schemaName, name: obj.tableName, columns: obj.columns },
+      table,
       source: stream,
       ledger: { restoreId, objectKey },
       encoding: encodingOf(manifest.databases.find((d) => d.name === obj.database)?.options),
       signal: ctx.signal,
     }).finally(() => clearInterval(progress));
     if (rows !== obj.rows) throw new PermanentJobError(`${obj.table}: loaded ${rows} rows, the manifest says ${obj.rows}`);
-    await setRestoreTableStatus(db, restoreId, objectKey, 'succeeded', { rows });
     return { rows };
-  } catch (e) {
-    if (ctx.isFinalAttempt(e) && !ctx.signal.aborted) {
-      await setRestoreTableStatus(db, restoreId, objectKey, 'failed', { error: errorMessage(e) });
-      await endRestore(platform, restoreId, 'failed', `${obj.table}: ${errorMessage(e)}`);
-    } else {
-      await setRestoreTableStatus(db, restoreId, objectKey, 'pending', { error: errorMessage(e) });
-    }
-    throw e;
-  }
+  });
 };
 
 function encodingOf(options: Record<string, unknown> | undefined): string | undefined {

@@ -11,7 +11,13 @@ export const checkSchedules: Handler<'schedule.check'> = async (platform, _paylo
     missed++;
     if (!(await claimMissedNotification(platform.db, s.id, new Date(h.missedRunAt)))) continue;
     ctx.log.warn({ schedule: s.name, missedRunAt: h.missedRunAt }, 'schedule missed a run');
-    await emitEvent(platform, 'schedule.missed', `${s.id}-${h.missedRunAt}`, { scheduleId: s.id, name: s.name, missedRunAt: h.missedRunAt }, s.id);
+    await emitEvent(
+      platform,
+      'schedule.missed',
+      `${s.id}-${h.missedRunAt}`,
+      { scheduleId: s.id, name: s.name, missedRunAt: h.missedRunAt },
+      s.id,
+    );
   }
   return { missed };
 };

@@ -1,6 +1,6 @@
 import { getSchedule, recordScheduleRun } from '@bk/catalog';
 import { BadRequestError, DomainError, PermanentJobError } from '@bk/core';
-import { runCheckSchedule, runCleanup, startBackup } from '@bk/platform';
+import { backupRequestOf, runCheckSchedule, runCleanup, startBackup } from '@bk/platform';
 import type { Handler } from './types.ts';
 
 /**
@@ -33,18 +33,11 @@ export const runSchedule: Handler<'schedule.run'> = async (platform, { scheduleI
   }
   if (!s.source || !s.type) throw new PermanentJobError(`schedule ${s.name} has no source or type`);
   try {
-    const backup = await startBackup(
-      platform,
-      {
-        source: s.source,
-        type: s.type,
-        databases: s.scope.databases,
-        tables: s.scope.tables,
-        compression: s.compression ?? undefined,
-        encrypt: s.encrypt ?? undefined,
-      },
-      { actor, scheduleId: s.id, runKey: `schedule-${ctx.job.id ?? at.toISOString()}` },
-    );
+    const backup = await startBackup(platform, backupRequestOf(s), {
+      actor,
+      scheduleId: s.id,
+      runKey: `schedule-${ctx.job.id ?? at.toISOString()}`,
+    });
     await recordScheduleRun(platform.db, s.id, backup.id, at);
     return { backupId: backup.id };
   } catch (e) {

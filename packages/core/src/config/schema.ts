@@ -184,6 +184,37 @@ export const configSchema = z
       })
       .strict()
       .default({ chunkMiB: 256 }),
+    tdengine: z
+      .object({
+        /** Child tables of one super table exported (and restored) by one job, in one object. */
+        childTablesPerJob: z.number().int().min(1).max(100000).default(100),
+        /** Rows per REST page (keyset paging; each page asks for one more row): keep it below the server's restfulRowLimit. */
+        pageSize: z.number().int().min(1).max(1000000).default(10000),
+        /** Incremental windows start this far before the previous cut, to catch late rows. */
+        lookbackMinutes: z.number().int().min(0).default(60),
+        /** Upper bound of one INSERT statement (TDengine refuses SQL over 1 MiB). */
+        maxStatementKiB: z.number().int().min(1).max(1000).default(900),
+        /** INSERT statements in flight per restore job. */
+        importConcurrency: z.number().int().min(1).max(16).default(2),
+        /** Deadline of one REST request. */
+        requestTimeoutSeconds: z.number().int().min(1).default(120),
+        /**
+         * A backup is cut this long before it starts, so rows delivered a little late by live
+         * ingestion are already in when their table is read (a row landing inside the window
+         * during the export fails its COUNT(*) check, and the batch is read again).
+         */
+        cutDelaySeconds: z.number().int().min(0).default(10),
+      })
+      .strict()
+      .default({
+        childTablesPerJob: 100,
+        pageSize: 10000,
+        lookbackMinutes: 60,
+        maxStatementKiB: 900,
+        importConcurrency: 2,
+        requestTimeoutSeconds: 120,
+        cutDelaySeconds: 10,
+      }),
     encryption: z
       .object({
         /**
@@ -201,9 +232,7 @@ export const configSchema = z
     notifications: z
       .object({
         /** Webhooks told about every backup, restore and missed schedule; signed when a secret is set. */
-        webhooks: z
-          .array(z.object({ url: z.string().url(), secret: z.string().min(16).optional() }).strict())
-          .default([]),
+        webhooks: z.array(z.object({ url: z.string().url(), secret: z.string().min(16).optional() }).strict()).default([]),
       })
       .strict()
       .default({ webhooks: [] }),
