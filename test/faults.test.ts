@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listBackupObjects } from '@bk/catalog';
+import { parseManifest } from '@bk/core';
 import { compareDatabases } from '@bk/postgres';
 import { testServices } from '@bk/test-utils';
 import pg from 'pg';
@@ -86,6 +87,19 @@ describe('worker faults with several worker processes', () => {
     const big = (await listBackupObjects(stack.platform.db, id)).find((o) => o.tableName === 'big');
     expect(big?.attempts).toBeGreaterThanOrEqual(2);
     expect(big?.rows).toBe(600000);
+    // The retry wrote its own key; the killed attempt's leftovers are gone: the backup's
+    // prefix holds exactly the manifest and what it lists.
+    expect(big?.storedKey).toMatch(/\.attempt-\d+\./);
+    const detail = (await stack.app.inject({ method: 'GET', url: `/v1/backups/${id}`, headers: stack.auth })).json() as {
+      manifestKey: string;
+    };
+    const manifest = parseManifest(
+      Buffer.concat(await (await stack.platform.store.get(detail.manifestKey)).toArray()).toString('utf8'),
+      'm',
+    );
+    const stored: string[] = [];
+    for await (const o of stack.platform.store.list(`backups/pg-main/${id}/`)) stored.push(o.key);
+    expect(stored.sort()).toEqual([detail.manifestKey, ...manifest.objects.map((o) => o.key)].sort());
 
     const r = await stack.app.inject({
       method: 'POST',
@@ -103,14 +117,52 @@ describe('worker faults with several worker processes', () => {
   });
 
   it('cancel mid-restore: the load in progress rolls back, and the record says what was loaded', async () => {
-    const r = await stack.app.inject({ method: 'POST', url: '/v1/restores', headers: stack.auth, payload: { backupId: lastGoodBackup, targetDatabase: 'faults_cancelled' } });
-    const id = r.json().id as string;
-    const until = Date.now() + 60_000;
-    while (Date.now() < until) {
-      const active = await stack.platform.queues.queues.restore.getActive();
-      if (active.some((j) => (j.data as { restoreId: string; objectKey: string }).restoreId === id && j.data.objectKey.includes('/big'))) break;
-      await sleep(50);
+    // A load of 600k rows takes about a second, less than a busy machine may need to
+    // deliver the cancel, so the target holds the load open: an event trigger gives the
+    // restored table "big" a statement trigger that sleeps before the COPY's first row.
+    const targetUrl = await testServices().createDatabase('faults_cancelled');
+    const t = new pg.Client({ connectionString: targetUrl });
+    await t.connect();
+    try {
+      await t.query(`
+        CREATE FUNCTION hold_copy() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_sleep(20); RETURN NULL; END $$;
+        CREATE FUNCTION slow_big() RETURNS event_trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands()
+                     WHERE object_type = 'table' AND object_identity = 'public.big') THEN
+            CREATE TRIGGER hold BEFORE INSERT ON public.big FOR EACH STATEMENT EXECUTE FUNCTION public.hold_copy();
+          END IF;
+        END $$;
+        CREATE EVENT TRIGGER slow_big ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION slow_big();`);
+    } finally {
+      await t.end();
     }
+    const r = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/restores',
+      headers: stack.auth,
+      payload: { backupId: lastGoodBackup, targetDatabase: new URL(targetUrl).pathname.slice(1) },
+    });
+    const id = r.json().id as string;
+    // Cancel once the COPY into "big" is under way (held by the trigger).
+    const watch = new pg.Client({ connectionString: targetUrl });
+    await watch.connect();
+    let held = false;
+    try {
+      const until = Date.now() + 60_000;
+      while (!held && Date.now() < until) {
+        const { rows } = await watch.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event = 'PgSleep' AND query ILIKE 'COPY %big%'`,
+        );
+        held = (rows[0]?.n ?? 0) > 0;
+        if (!held) await sleep(50);
+      }
+    } finally {
+      await watch.end();
+    }
+    expect(held, 'the load of big never started').toBe(true);
     const cancel = await stack.app.inject({ method: 'POST', url: `/v1/restores/${id}/cancel`, headers: stack.auth });
     expect(cancel.json()).toEqual({ id, status: 'cancelled' });
     const restore = await waitFor<{ status: string; tables: { name: string; status: string; rows: number | null }[] }>(
@@ -122,9 +174,7 @@ describe('worker faults with several worker processes', () => {
     expect(restore.status).toBe('cancelled');
     const big = restore.tables.find((t) => t.name === 'public.big');
     expect(big?.status).not.toBe('succeeded');
-    const target = new URL(sourceUrl);
-    target.pathname = '/faults_cancelled';
-    const c = new pg.Client({ connectionString: target.toString() });
+    const c = new pg.Client({ connectionString: targetUrl });
     await c.connect();
     try {
       const { rows } = await c.query('SELECT count(*)::int AS n FROM public.big');
@@ -150,7 +200,9 @@ describe('worker faults with several worker processes', () => {
     const until = Date.now() + 15_000;
     let active = 1;
     while (Date.now() < until && active > 0) {
-      active = (await stack.platform.queues.queues.export.getActive()).filter((j) => (j.data as { backupId: string }).backupId === id).length;
+      active = (await stack.platform.queues.queues.export.getActive()).filter(
+        (j) => (j.data as { backupId: string }).backupId === id,
+      ).length;
       if (active) await sleep(100);
     }
     expect(active).toBe(0);
