@@ -2,7 +2,7 @@
 
 import type { Readable } from 'node:stream';
 import type { Client } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { fastCopyTo as copyTo } from './copy-out.ts';
 import { abortConnectionOn, CANONICAL_SESSION_SQL, closeClient, connect, destroyClient, errorContext } from './connection.ts';
 import { abortReason, pgErrorToDomain } from './errors.ts';
 import { quoteColumnList, quoteLiteral, quoteQualified } from './quote.ts';

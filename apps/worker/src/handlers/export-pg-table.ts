@@ -41,19 +41,21 @@ export const exportPgTable: Handler<'export.pg-table'> = async (platform, p, ctx
     // pipeline(), not pipe(): a failure downstream must destroy the COPY stream too, or its
     // connection (and the snapshot transaction it holds) would stay open.
     const raw = throttle ? pipeline(stream, throttle, () => undefined) : stream;
-    const enc = encodeForStorage(raw, { compression: p.compression, ...(dataKey ? { dataKey } : {}) });
+    // Rows are COPY's own count (its command tag), not a second scan of every byte.
+    const enc = encodeForStorage(raw, { compression: p.compression, countRows: false, ...(dataKey ? { dataKey } : {}) });
     // Progress is sampled on a timer: a 'data' listener would switch the stream into
     // flowing mode and drop whatever flows before the store starts reading it.
     const progress = setInterval(() => {
       ctx.job.updateProgress({ table: label, rawBytes: enc.rawBytesSoFar() }).catch(() => undefined);
     }, 2000);
+    let copied: { rows: number };
     try {
       await platform.store.put(storeKey, enc.stream, { signal: ctx.signal });
-      await done;
+      copied = await done;
     } finally {
       clearInterval(progress);
     }
-    const stats = enc.stats();
+    const stats = { ...enc.stats(), rows: copied.rows };
     await markObjectSucceeded(db, p.backupId, p.objectKey, { ...stats, storedKey: storeKey });
     ctx.log.info({ backupId: p.backupId, table: label, ...stats }, 'table exported');
     return { key: storeKey, rows: stats.rows, bytes: stats.bytes, sha256: stats.sha256 };

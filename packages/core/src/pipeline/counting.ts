@@ -20,6 +20,16 @@ export class RowCounter extends Transform {
   }
 }
 
+/** Counts bytes only; `rows` stays 0 (for {@link encodeForStorage} without row counting). */
+export class ByteCounter extends Transform {
+  readonly rows = 0;
+  bytes = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    done(null, chunk);
+  }
+}
+
 /** Hashes (SHA-256) and counts the bytes passing through. */
 export class HashCounter extends Transform {
   readonly hash: Hash = createHash('sha256');

@@ -1,7 +1,7 @@
 import { PassThrough, type Readable, type Transform, pipeline } from 'node:stream';
 import type { Codec } from '../config/schema.ts';
 import { type CompressionSpec, compressor, decompressor } from './codec.ts';
-import { HashCounter, RowCounter, VerifyingHashStream } from './counting.ts';
+import { ByteCounter, HashCounter, RowCounter, VerifyingHashStream } from './counting.ts';
 import { DecryptStream, EncryptStream } from './crypto.ts';
 
 export * from './codec.ts';
@@ -24,6 +24,11 @@ export interface EncodeOptions {
   compression: CompressionSpec;
   /** Set to encrypt with this backup's data key. */
   dataKey?: Buffer;
+  /**
+   * Count line feeds as rows (default true). A caller with an authoritative count of its
+   * own (COPY's command tag) turns it off to save a scan of every byte; `rows` is then 0.
+   */
+  countRows?: boolean;
 }
 
 /**
@@ -36,7 +41,7 @@ export function encodeForStorage(
   source: Readable,
   opts: EncodeOptions,
 ): { stream: Readable; stats: () => EncodedStats; rawBytesSoFar: () => number } {
-  const rows = new RowCounter();
+  const rows = opts.countRows === false ? new ByteCounter() : new RowCounter();
   const hash = new HashCounter();
   const stages: Transform[] = [rows];
   const comp = compressor(opts.compression);
