@@ -1,9 +1,11 @@
 /** The schema half of a restore: pg_restore of one section, whole or for chosen tables. */
 
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Client } from 'pg';
 import { DEFAULT_CONNECT_TIMEOUT_MS, withClient } from './connection.ts';
 import { NotInArchiveError, RestoreConflictError } from './errors.ts';
@@ -35,6 +37,17 @@ export interface RestoreSchemaOptions extends ToolSearchOptions {
    * anything changes.
    */
   readonly clean?: boolean | undefined;
+  /**
+   * Post-data only: build with `pg_restore --jobs=N` (indexes and constraints of different
+   * tables at once) instead of one transaction; each object then commits on its own, so a
+   * retry passes `skipExisting`. Default 1: one transaction.
+   */
+  readonly jobs?: number | undefined;
+  /**
+   * With `jobs` > 1: this is a retry of a post-data run that may have been interrupted, so
+   * leave out what the target already has (see existingPostDataEntries).
+   */
+  readonly skipExisting?: boolean | undefined;
   /** `--no-owner`: objects belong to the connecting user (when roles differ). */
   readonly noOwner?: boolean | undefined;
   /** `--no-privileges`: skip GRANT / REVOKE. */
@@ -48,10 +61,14 @@ export interface RestoreSchemaResult {
   readonly skippedEntries: readonly string[];
   /** Replace mode: foreign keys dropped before the tables were replaced ("table constraint"). */
   readonly droppedForeignKeys: readonly string[];
+  /** Parallel post-data: entries left out because the target already had them (a retry). */
+  readonly alreadyPresent?: readonly string[];
 }
 
 interface Ctx {
   readonly opts: RestoreSchemaOptions;
+  /** The archive: the caller's source, or the private file a parallel run reads. */
+  readonly archive: ArchiveSource;
   readonly target: PgTarget;
   readonly tool: FoundTool;
   readonly env: NodeJS.ProcessEnv;
@@ -65,7 +82,7 @@ async function listArchive(ctx: Ctx, extraArgs: readonly string[]): Promise<TocE
     env: ctx.env,
     target: ctx.target,
     signal: ctx.opts.signal,
-    stdin: await ctx.opts.archive(),
+    stdin: await ctx.archive(),
     collectStdout: true,
   });
   return [...parseTocListing(out).entries];
@@ -165,6 +182,93 @@ async function dropBlockingForeignKeys(ctx: Ctx, replaced: (refs: readonly Table
 }
 
 /**
+ * Post-data entries of `entries` whose object the target already has, for a retried
+ * parallel post-data run (an earlier run was interrupted after building some of it):
+ * indexes, extended statistics, table constraints (primary/unique/exclusion, check, foreign
+ * keys), triggers, rules and policies, i.e. what a second CREATE would refuse. The rest of
+ * the section re-runs harmlessly (comments, grants, REFRESH MATERIALIZED VIEW, ALTER INDEX
+ * ... ATTACH PARTITION of an attached index, ENABLE ROW LEVEL SECURITY); event triggers and
+ * publications are not checked and make a retry fail loudly if present.
+ *
+ * Every restored table was created by this restore's pre-data step (existing ones are
+ * dropped and recreated), so an object on it was built by this restore. Each match is
+ * therefore tied to its table: constraints, triggers, rules and policies name it in their
+ * tag; an index or statistics object must be on the table its entry depends on (one of the
+ * same name on another table, outside the restore, is not a match).
+ *
+ * Names are never parsed out of the listing (they may hold spaces): each object of the
+ * target is printed the way `pg_restore -l` prints its entry ("<desc> <schema> <tag> ")
+ * and compared with the entry's text; only an entry whose printed form no other entry
+ * shares is ever matched ("table a, constraint b c" is never taken for "table a b,
+ * constraint c"). An entry left in by these rules fails loudly if it exists.
+ */
+async function existingPostDataEntries(ctx: Ctx, entries: readonly TocEntry[]): Promise<Set<number>> {
+  const checked = new Set(['INDEX', 'STATISTICS', 'CONSTRAINT', 'CHECK CONSTRAINT', 'FK CONSTRAINT', 'TRIGGER', 'RULE', 'POLICY']);
+  const candidates = entries.filter((e) => checked.has(e.desc));
+  if (candidates.length === 0) return new Set();
+  const byId = new Map(entries.map((e) => [e.id, e] as const));
+  const objects = await withClient(
+    ctx.target,
+    { signal: ctx.opts.signal, connectTimeoutMs: ctx.opts.connectTimeoutMs, applicationName: 'bk-restore' },
+    async (client) => {
+      const r = await client.query<{ d: string; ns: string; tag: string; on: string | null }>(
+        `SELECT 'INDEX' AS d, n.nspname AS ns, c.relname AS tag,
+                CASE t.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END || ' ' || tn.nspname || ' ' || t.relname AS on
+           FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_catalog.pg_class t ON t.oid = i.indrelid JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+         UNION ALL
+         SELECT CASE co.contype WHEN 'f' THEN 'FK CONSTRAINT' WHEN 'c' THEN 'CHECK CONSTRAINT' ELSE 'CONSTRAINT' END,
+                n.nspname, t.relname || ' ' || co.conname, NULL
+           FROM pg_catalog.pg_constraint co JOIN pg_catalog.pg_class t ON t.oid = co.conrelid
+           JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+         UNION ALL
+         SELECT 'TRIGGER', n.nspname, t.relname || ' ' || tg.tgname, NULL
+           FROM pg_catalog.pg_trigger tg JOIN pg_catalog.pg_class t ON t.oid = tg.tgrelid
+           JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace WHERE NOT tg.tgisinternal
+         UNION ALL
+         SELECT 'RULE', n.nspname, t.relname || ' ' || rw.rulename, NULL
+           FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_class t ON t.oid = rw.ev_class
+           JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace WHERE rw.rulename <> '_RETURN'
+         UNION ALL
+         SELECT 'STATISTICS', n.nspname, s.stxname,
+                CASE t.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END || ' ' || tn.nspname || ' ' || t.relname
+           FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
+           JOIN pg_catalog.pg_class t ON t.oid = s.stxrelid JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+         UNION ALL
+         SELECT 'POLICY', n.nspname, t.relname || ' ' || p.polname, NULL
+           FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class t ON t.oid = p.polrelid
+           JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace`,
+      );
+      return r.rows;
+    },
+  );
+  // An entry's text is "<desc> <schema> <tag> <owner>": the printed form is all but the owner.
+  const printedAs = (e: TocEntry, p: string): boolean => e.text.startsWith(p) && !e.text.slice(p.length).includes(' ');
+  const found = new Set<number>();
+  for (const o of objects) {
+    const p = `${o.d} ${sanitize(o.ns) || '-'} ${sanitize(o.tag)} `;
+    const matches = candidates.filter((e) => printedAs(e, p));
+    if (matches.length !== 1) continue;
+    const entry = matches[0]!;
+    if (o.on !== null) {
+      const on = `${sanitize(o.on)} `;
+      const tables = [...new Set(entry.deps)]
+        .map((d) => byId.get(d))
+        .filter((d) => d && (d.desc === 'TABLE' || d.desc === 'MATERIALIZED VIEW'));
+      if (tables.length !== 1 || !printedAs(tables[0]!, on)) continue;
+    }
+    found.add(entry.id);
+  }
+  // Two entries printed alike (names with spaces): neither is left out.
+  const seen = new Map<string, number>();
+  const key = (e: TocEntry): string => e.text.slice(0, e.text.lastIndexOf(' '));
+  for (const e of candidates) seen.set(key(e), (seen.get(key(e)) ?? 0) + 1);
+  for (const e of candidates) if ((seen.get(key(e)) ?? 0) > 1) found.delete(e.id);
+  return found;
+}
+
+/**
  * Restores one section of a schema archive into the URL's database:
  * `pg_restore --section=<section> --single-transaction --exit-on-error --no-password
  * [--clean --if-exists] [-L list] -d "dbname='<db>'"`, the archive on stdin, the password in
@@ -191,8 +295,14 @@ export async function restoreSchema(opts: RestoreSchemaOptions): Promise<Restore
     },
   );
   const tool = await findPgTool('pg_restore', serverMajor, { ...opts, prefer: 'newest' });
+  const jobs = opts.section === 'post-data' ? Math.max(1, Math.floor(opts.jobs ?? 1)) : 1;
+  const parallel = jobs > 1;
+  const tmp = opts.tables || parallel ? await mkdtemp(join(tmpdir(), 'bk-restore-')) : undefined;
+  // pg_restore --jobs needs a seekable archive: a private copy (the schema archive is small).
+  const archiveFile = parallel ? join(tmp!, 'schema.dump') : undefined;
   const ctx: Ctx = {
     opts,
+    archive: archiveFile ? async () => createReadStream(archiveFile) : opts.archive,
     target,
     tool,
     env: toolEnv(target, opts.env ?? process.env, opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
@@ -200,9 +310,11 @@ export async function restoreSchema(opts: RestoreSchemaOptions): Promise<Restore
 
   let listFile: string | undefined;
   let skippedEntries: string[] = [];
+  let alreadyPresent: string[] = [];
   let relationIds: ReadonlySet<number> | undefined;
-  const tmp = opts.tables ? await mkdtemp(join(tmpdir(), 'bk-restore-')) : undefined;
   try {
+    if (archiveFile) await pipeline(await opts.archive(), createWriteStream(archiveFile, { mode: 0o600 }));
+    let keep: readonly TocEntry[] | undefined;
     if (opts.tables) {
       const all = await listArchive(ctx, ['-v']);
       if (!all.some((e) => e.desc === 'TABLE')) {
@@ -217,8 +329,17 @@ export async function restoreSchema(opts: RestoreSchemaOptions): Promise<Restore
       const selection = selectTocEntries(all, ids.values());
       relationIds = selection.relations;
       skippedEntries = selection.dropped.map((e) => e.text);
+      keep = selection.keep;
+    }
+    if (parallel && opts.skipExisting) {
+      keep ??= await listArchive(ctx, ['-v']);
+      const present = await existingPostDataEntries(ctx, keep);
+      alreadyPresent = keep.filter((e) => present.has(e.id)).map((e) => e.text);
+      keep = keep.filter((e) => !present.has(e.id));
+    }
+    if (keep) {
       listFile = join(tmp!, 'restore.list');
-      await writeFile(listFile, formatTocList(selection.keep), { mode: 0o600 });
+      await writeFile(listFile, formatTocList(keep), { mode: 0o600 });
     }
 
     let droppedForeignKeys: string[] = [];
@@ -233,7 +354,7 @@ export async function restoreSchema(opts: RestoreSchemaOptions): Promise<Restore
 
     const args = [
       `--section=${opts.section}`,
-      '--single-transaction',
+      ...(parallel ? [`--jobs=${jobs}`] : ['--single-transaction']),
       '--exit-on-error',
       '--no-password',
       ...(opts.clean && opts.section === 'pre-data' ? ['--clean', '--if-exists'] : []),
@@ -241,9 +362,18 @@ export async function restoreSchema(opts: RestoreSchemaOptions): Promise<Restore
       ...(opts.noPrivileges ? ['--no-privileges'] : []),
       ...(listFile ? ['--use-list', listFile] : []),
       `--dbname=dbname=${conninfoValue(target.database)}`,
+      ...(archiveFile ? [archiveFile] : []),
     ];
-    await runTool({ tool: 'pg_restore', path: tool.path, args, env: ctx.env, target, signal: opts.signal, stdin: await opts.archive() });
-    return { skippedEntries, droppedForeignKeys };
+    await runTool({
+      tool: 'pg_restore',
+      path: tool.path,
+      args,
+      env: ctx.env,
+      target,
+      signal: opts.signal,
+      stdin: archiveFile ? undefined : await opts.archive(),
+    });
+    return { skippedEntries, droppedForeignKeys, ...(parallel ? { alreadyPresent } : {}) };
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }

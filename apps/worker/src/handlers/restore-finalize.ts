@@ -41,12 +41,19 @@ export const finalizeRestore: Handler<'restore.finalize'> = async (platform, { r
     for (const [from, to] of sel.databases) {
       const url = pgUrlForDatabase(source.url, to);
       const post = manifest.objects.find((o) => o.kind === 'schema-post' && o.database === from);
-      // Post-data commits as a whole; a retried finalize must not apply it twice.
+      // Built in parallel (postDataJobs), object by object: a retry after an interrupted run
+      // (the "started" step recorded) builds only what the target lacks; a finished one is
+      // not run again.
       const step = `post-data:${to}`;
+      const started = `post-data-started:${to}`;
       if (post && !done.has(step)) {
+        const jobs = platform.config.postgres.postDataJobs;
+        if (jobs > 1 && !done.has(started)) await markRestoreStep(db, restoreId, started);
         await restoreSchema({
           url,
           section: 'post-data',
+          jobs,
+          skipExisting: done.has(started),
           archive: async () => (await openObject(platform, post, dataKey, ctx.signal)).stream,
           ...(sel.tableFilter ? { tables: sel.tableFilter.get(from) ?? [] } : {}),
           signal: ctx.signal,

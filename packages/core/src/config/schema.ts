@@ -181,9 +181,14 @@ export const configSchema = z
         chunkMiB: z.number().int().min(1).default(256),
         /** Directory holding pg_dump/pg_restore; default: newest /usr/lib/postgresql/N/bin, then PATH. */
         binDir: z.string().optional(),
+        /**
+         * Restores build the post-data section (indexes, constraints, foreign keys) with
+         * `pg_restore --jobs` this many at once; 1: in one transaction, one at a time.
+         */
+        postDataJobs: z.number().int().min(1).max(32).default(2),
       })
       .strict()
-      .default({ chunkMiB: 256 }),
+      .default({ chunkMiB: 256, postDataJobs: 2 }),
     tdengine: z
       .object({
         /** Child tables of one super table exported (and restored) by one job, in one object. */
