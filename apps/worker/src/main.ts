@@ -9,7 +9,10 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(log);
   const platform = await createPlatform(config, log);
   const runtime = startWorkers(platform);
-  closeWithGrace({ delay: (config.workers.shutdownGraceSeconds + 5) * 1000 }, async ({ signal, err }) => {
+  // Jobs get shutdownGraceSeconds to hand themselves back; the rest (forced close, Redis,
+  // storage and catalog connections) gets 15 s more before a hard exit, which a busy
+  // machine can need.
+  closeWithGrace({ delay: (config.workers.shutdownGraceSeconds + 15) * 1000 }, async ({ signal, err }) => {
     log.info({ signal, err: err?.message }, 'stopping: handing active jobs back to the queue');
     await runtime.close();
     await platform.close();
