@@ -87,6 +87,7 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
     const { id } = await post('/v1/restores', payload);
     return waitFor<RestoreView>(stack, `/v1/restores/${id}`, isFinal);
   };
+  const byTableObjects = (name: string) => backup.tables.find((t) => t.name === name)?.objects.length ?? 0;
   const targetUrl = (db: string) => {
     const u = new URL(sourceUrl);
     u.pathname = `/${db}`;
@@ -131,6 +132,33 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
     expect(await compareDatabases(sourceUrl, targetUrl('e2e_restored'))).toEqual([]);
     const seq = await sql(targetUrl('e2e_restored'), "SELECT nextval('public.orders_id_seq') AS v");
     expect(seq.rows[0].v).toBe('123457');
+    // The server skips WAL for tables filled in the transaction that emptied them
+    // (wal_level = minimal): the chunks of orders were loaded by one job, in order.
+    const orders = r.tables.filter((t) => t.name.startsWith('public.orders [part'));
+    expect(orders.length).toBe(byTableObjects('public.orders'));
+    const jobs = await stack.platform.queues.queues.restore.getJobs(['completed']);
+    const grouped = jobs.filter((j) => (j.data as { restoreId: string }).restoreId === r.id && j.data.objectKeys);
+    expect(grouped.map((j) => (j.data as { objectKeys: string[] }).objectKeys.length)).toEqual([orders.length]);
+  });
+
+  it('a corrupted chunk fails its whole table loudly; nothing of the table stays', async () => {
+    const manifest = parseManifest(await readText(stack, backup.manifestKey as string), 'test');
+    const chunks = manifest.objects.filter((o) => o.table === 'public.orders' && o.chunk);
+    const victim = chunks.find((o) => o.chunk?.index === chunks.length - 1)!;
+    const original = await readBytes(stack, victim.key);
+    const bad = Buffer.from(original);
+    bad[bad.length >> 1] = (bad[bad.length >> 1] ?? 0) ^ 0x55;
+    await stack.platform.store.put(victim.key, Readable.from([bad]));
+    try {
+      const real = await restore({ backupId: backup.id, targetDatabase: 'e2e_corrupt_chunk', tables: ['public.orders'] });
+      expect(real.status).toBe('failed');
+      expect(real.error).toContain(victim.key);
+      expect(real.tables.some((t) => t.status === 'succeeded')).toBe(false);
+      const loaded = await sql(targetUrl('e2e_corrupt_chunk'), 'SELECT count(*)::int AS n FROM public.orders');
+      expect(loaded.rows[0].n).toBe(0);
+    } finally {
+      await stack.platform.store.put(victim.key, Readable.from([original]));
+    }
   });
 
   it('refuses to restore over tables that have rows, and changes nothing', async () => {
@@ -254,7 +282,10 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
       `/v1/backups/${backup.id}`,
       (b) => b.verification?.status === 'verified' || b.verification?.status === 'corrupted',
     );
-    expect(verified.verification).toMatchObject({ status: 'verified', objects: backup.tables.reduce((a, t) => a + t.objects.length, 0) + 2 });
+    expect(verified.verification).toMatchObject({
+      status: 'verified',
+      objects: backup.tables.reduce((a, t) => a + t.objects.length, 0) + 2,
+    });
 
     const { id } = await post('/v1/backups', { source: 'pg-main', type: 'table', tables: ['public.empty_table', 'public.order_lines'] });
     const small = await waitFor<BackupView>(stack, `/v1/backups/${id}`, isFinal);
@@ -270,10 +301,20 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
     );
     expect(bad.verification?.status).toBe('corrupted');
     expect(bad.verification?.problems).toEqual([{ key: lost, problem: expect.stringMatching(/not found/) }]);
-    const refused = await stack.app.inject({ method: 'POST', url: '/v1/restores', headers: stack.auth, payload: { backupId: id, targetDatabase: 'e2e_refused' } });
+    const refused = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/restores',
+      headers: stack.auth,
+      payload: { backupId: id, targetDatabase: 'e2e_refused' },
+    });
     expect(refused.statusCode).toBe(409);
     expect(refused.json().error.code).toBe('backup_corrupted');
-    const forced = await stack.app.inject({ method: 'POST', url: '/v1/restores', headers: stack.auth, payload: { backupId: id, targetDatabase: 'e2e_forced', force: true, dryRun: true } });
+    const forced = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/restores',
+      headers: stack.auth,
+      payload: { backupId: id, targetDatabase: 'e2e_forced', force: true, dryRun: true },
+    });
     expect(forced.statusCode).toBe(202);
   });
 
@@ -288,7 +329,10 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
       const manifest = parseManifest(execFileSync('cat', ['out/manifest.json'], { cwd: dir }).toString(), 'zip');
       expect(manifest.backupId).toBe(backup.id);
       for (const o of manifest.objects) {
-        const bytes = execFileSync('cat', [join('out', o.key.slice(`backups/pg-main/${backup.id}/`.length))], { cwd: dir, maxBuffer: 1 << 30 });
+        const bytes = execFileSync('cat', [join('out', o.key.slice(`backups/pg-main/${backup.id}/`.length))], {
+          cwd: dir,
+          maxBuffer: 1 << 30,
+        });
         expect(bytes.length).toBe(o.bytes);
         expect(createHash('sha256').update(bytes).digest('hex')).toBe(o.sha256);
       }
@@ -308,12 +352,19 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
     const all = await stack.app.inject({ method: 'GET', url: '/v1/audit?limit=500', headers: stack.auth });
     const items = all.json().items as { action: string; actor: string; target: string; outcome: string; address: string | null }[];
     expect(items.filter((i) => i.action === 'backup.create').length).toBeGreaterThanOrEqual(3);
-    expect(items.find((i) => i.action === 'backup.succeeded' && i.target === backup.id)).toMatchObject({ actor: 'system', outcome: 'succeeded' });
+    expect(items.find((i) => i.action === 'backup.succeeded' && i.target === backup.id)).toMatchObject({
+      actor: 'system',
+      outcome: 'succeeded',
+    });
     expect(items.find((i) => i.action === 'restore.create')?.actor).toMatch(/^key:[0-9a-f]{12}$/);
     expect(items.find((i) => i.action === 'backup.download')?.address).toBe('127.0.0.1');
     const page1 = await stack.app.inject({ method: 'GET', url: '/v1/audit?action=backup.create&limit=2', headers: stack.auth });
     expect(page1.json().items).toHaveLength(2);
-    const page2 = await stack.app.inject({ method: 'GET', url: `/v1/audit?action=backup.create&limit=2&cursor=${page1.json().nextCursor}`, headers: stack.auth });
+    const page2 = await stack.app.inject({
+      method: 'GET',
+      url: `/v1/audit?action=backup.create&limit=2&cursor=${page1.json().nextCursor}`,
+      headers: stack.auth,
+    });
     expect(page2.json().items[0].id).toBeLessThan(page1.json().items[1].id);
     expect((await stack.app.inject({ method: 'GET', url: '/v1/audit?cursor=abc', headers: stack.auth })).statusCode).toBe(400);
   });
@@ -350,22 +401,32 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
       const { id, status, source, type, rows, bytes, rawBytes, manifestKey, compression, encryption, tables } = b;
       return { id, status, source, type, rows, bytes, rawBytes, manifestKey, compression, encryption, tables };
     };
-    const list = (await stack.app.inject({ method: 'GET', url: '/v1/backups?status=succeeded&limit=500', headers: stack.auth })).json().items as { id: string }[];
+    const list = (await stack.app.inject({ method: 'GET', url: '/v1/backups?status=succeeded&limit=500', headers: stack.auth })).json()
+      .items as { id: string }[];
     expect(list.length).toBeGreaterThanOrEqual(2);
-    const before = await Promise.all(list.map(async (b) => pick((await stack.app.inject({ method: 'GET', url: `/v1/backups/${b.id}`, headers: stack.auth })).json())));
+    const before = await Promise.all(
+      list.map(async (b) => pick((await stack.app.inject({ method: 'GET', url: `/v1/backups/${b.id}`, headers: stack.auth })).json())),
+    );
 
     await stack.platform.db.query('DELETE FROM restore_tables; DELETE FROM restores; DELETE FROM backups');
     const first = await stack.app.inject({ method: 'POST', url: '/v1/catalog/rescan', headers: stack.auth, payload: {} });
     expect(first.statusCode).toBe(200);
     expect(first.json().problems).toEqual([]);
     expect([...first.json().created].sort()).toEqual(list.map((b) => b.id).sort());
-    const after = await Promise.all(list.map(async (b) => pick((await stack.app.inject({ method: 'GET', url: `/v1/backups/${b.id}`, headers: stack.auth })).json())));
+    const after = await Promise.all(
+      list.map(async (b) => pick((await stack.app.inject({ method: 'GET', url: `/v1/backups/${b.id}`, headers: stack.auth })).json())),
+    );
     expect(after).toEqual(before);
 
     const second = (await stack.app.inject({ method: 'POST', url: '/v1/catalog/rescan', headers: stack.auth, payload: {} })).json();
     expect(second).toMatchObject({ created: [], unchanged: list.length, problems: [], missingInStorage: [] });
     // And a rebuilt backup restores.
-    const r = await stack.app.inject({ method: 'POST', url: '/v1/restores', headers: stack.auth, payload: { backupId: backup.id, targetDatabase: 'e2e_after_rescan' } });
+    const r = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/restores',
+      headers: stack.auth,
+      payload: { backupId: backup.id, targetDatabase: 'e2e_after_rescan' },
+    });
     const restore = await waitFor<RestoreView>(stack, `/v1/restores/${r.json().id}`, isFinal);
     expect(restore.status, restore.error).toBe('succeeded');
   });

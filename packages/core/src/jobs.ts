@@ -62,8 +62,11 @@ export const jobPayloads = {
   'backup.finalize': z.object({ backupId: id }).strict(),
   /** Plans a restore, checks targets, applies pre-data DDL and fans out the data loads. */
   'restore.coordinate': z.object({ restoreId: id }).strict(),
-  /** Loads one data object. */
-  'restore.pg-table': z.object({ restoreId: id, objectKey: z.string() }).strict(),
+  /**
+   * Loads one data object; with `objectKeys`, every chunk of one table (objectKey is the
+   * first), in order, in one transaction.
+   */
+  'restore.pg-table': z.object({ restoreId: id, objectKey: z.string(), objectKeys: z.array(z.string()).min(2).optional() }).strict(),
   /** TDengine: loads one td-batch object (of any backup of the restore's chain). */
   'restore.td-batch': z.object({ restoreId: id, backupId: id, objectKey: z.string() }).strict(),
   /** TDengine chains: runs when every load of one backup of the chain is done (a barrier). */

@@ -41,6 +41,7 @@ export {
   ensureDatabase,
   rowCounts,
   setSequences,
+  skipsWalForNewTables,
   tablesWithRows,
   type EnsureDatabaseOptions,
   type TableRowCount,

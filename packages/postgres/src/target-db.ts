@@ -174,3 +174,15 @@ export async function rowCounts(url: string, tables: readonly TableRef[], opts: 
     return out;
   });
 }
+
+/**
+ * Whether the server skips WAL for rows COPied into a table created or truncated in the same
+ * transaction (`wal_level = minimal`): then loading a table's chunks one after another in
+ * one transaction writes no WAL at all, where parallel loads into one table would.
+ */
+export async function skipsWalForNewTables(url: string, opts: Signalled = {}): Promise<boolean> {
+  return withClient(url, { ...opts, applicationName: 'bk-restore' }, async (client) => {
+    const r = await client.query<{ w: string }>("SELECT pg_catalog.current_setting('wal_level') AS w");
+    return r.rows[0]?.w === 'minimal';
+  });
+}

@@ -7,27 +7,33 @@ import type { HandlerContext } from './types.ts';
  * Runs one load of a restore and records it in the restore's table list: `running`, then
  * `succeeded` with the rows loaded. A failure that will be retried puts the entry back to
  * `pending` with the error; the last attempt marks it `failed` and fails the restore, so
- * nothing is ever shown as loaded that was not.
+ * nothing is ever shown as loaded that was not. A load of several objects at once (the
+ * chunks of one table, in one transaction) records each of them, with its own rows
+ * (`rowsByKey`).
  */
-export async function recordLoad<T extends { rows: number }>(
+export async function recordLoad<T extends { rows: number; rowsByKey?: ReadonlyMap<string, number> }>(
   platform: Platform,
-  ids: { restoreId: string; objectKey: string; label: string },
+  ids: { restoreId: string; objectKeys: readonly string[]; label: string },
   ctx: HandlerContext,
   load: () => Promise<T>,
 ): Promise<T> {
   const { db } = platform;
-  const { restoreId, objectKey } = ids;
+  const { restoreId, objectKeys } = ids;
+  const setAll = async (status: 'running' | 'pending' | 'failed', extra?: { error: string }) => {
+    for (const key of objectKeys) await setRestoreTableStatus(db, restoreId, key, status, extra);
+  };
   try {
-    await setRestoreTableStatus(db, restoreId, objectKey, 'running');
+    await setAll('running');
     const result = await load();
-    await setRestoreTableStatus(db, restoreId, objectKey, 'succeeded', { rows: result.rows });
+    for (const key of objectKeys)
+      await setRestoreTableStatus(db, restoreId, key, 'succeeded', { rows: result.rowsByKey?.get(key) ?? result.rows });
     return result;
   } catch (e) {
     if (ctx.isFinalAttempt(e) && !ctx.signal.aborted) {
-      await setRestoreTableStatus(db, restoreId, objectKey, 'failed', { error: errorMessage(e) });
+      await setAll('failed', { error: errorMessage(e) });
       await endRestore(platform, restoreId, 'failed', `${ids.label}: ${errorMessage(e)}`);
     } else {
-      await setRestoreTableStatus(db, restoreId, objectKey, 'pending', { error: errorMessage(e) });
+      await setAll('pending', { error: errorMessage(e) });
     }
     throw e;
   }

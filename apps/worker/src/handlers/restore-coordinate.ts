@@ -10,7 +10,7 @@ import {
   selectForRestore,
   endDryRun,
 } from '@bk/platform';
-import { ensureDatabase, restoreSchema, rowCounts } from '@bk/postgres';
+import { ensureDatabase, restoreSchema, rowCounts, skipsWalForNewTables } from '@bk/postgres';
 import { watchRestoreFlow } from './flow.ts';
 import { dropDrillDatabase } from './drill-check.ts';
 import { coordinateTdRestore } from './td-restore-coordinate.ts';
@@ -64,10 +64,13 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
 
     const source = platform.sources.forJob(restore.source);
     const replaced: { database: string; table: string; rowsBefore: number }[] = [];
+    /** Source databases whose target skips WAL for tables loaded in one transaction. */
+    const walSkipping = new Set<string>();
     for (const [from, to] of sel.databases) {
       const encoding = manifest.databases.find((d) => d.name === from)?.options?.encoding;
       await ensureDatabase(source.url, to, { ...(typeof encoding === 'string' ? { encoding } : {}), signal: ctx.signal });
       const url = pgUrlForDatabase(source.url, to);
+      if (await skipsWalForNewTables(url, { signal: ctx.signal })) walSkipping.add(from);
       const tables = tablesOf(from, sel);
       const counts = await rowCounts(url, tables);
       const nonEmpty = counts.filter((c) => c.exists && c.rows > 0);
@@ -104,10 +107,10 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
         expectedRows: o.rows,
       })),
     );
-    const children: FlowChild[] = sel.data.map((o, n) => ({
+    const children: FlowChild[] = loadJobs(sel.data, walSkipping).map(({ n, keys }) => ({
       name: 'restore.pg-table',
       jobId: jobIds.restoreTable(restoreId, n),
-      data: { restoreId, objectKey: o.key },
+      data: { restoreId, objectKey: keys[0]!, ...(keys.length > 1 ? { objectKeys: keys } : {}) },
     }));
     await enqueueFlow(
       platform.queues,
@@ -150,4 +153,37 @@ function planOf(manifest: Manifest, sel: ReturnType<typeof selectForRestore>): R
     })),
     order: ['pre-data', 'data (parallel)', 'post-data', 'sequences', 'row-count check'],
   };
+}
+
+/**
+ * The load jobs: one per data object, except that where the target skips WAL for a table
+ * filled in the transaction that emptied it (wal_level = minimal), the chunks of a table go
+ * to one job that loads them in order in one transaction. Parallel loads into one table
+ * would write all of it to WAL and contend for the table; on such a server the one job is
+ * cheaper, and the other tables' loads keep the workers busy meanwhile. `n` is the index of
+ * the job's first object (job ids stay stable across retries).
+ */
+function loadJobs(data: Manifest['objects'], walSkipping: ReadonlySet<string>): { n: number; keys: string[] }[] {
+  const jobs: { n: number; keys: string[] }[] = [];
+  const byTable = new Map<string, { n: number; keys: string[]; order: number[] }>();
+  data.forEach((o, n) => {
+    if (!o.chunk || !walSkipping.has(o.database)) {
+      jobs.push({ n, keys: [o.key] });
+      return;
+    }
+    const table = `${o.database}\u0000${o.schemaName ?? ''}\u0000${o.tableName ?? ''}`;
+    let group = byTable.get(table);
+    if (!group) {
+      group = { n, keys: [], order: [] };
+      byTable.set(table, group);
+      jobs.push(group);
+    }
+    group.keys.push(o.key);
+    group.order.push(o.chunk.index);
+  });
+  for (const g of byTable.values()) {
+    const sorted = g.keys.map((k, i) => [g.order[i]!, k] as const).sort((a, b) => a[0] - b[0]);
+    g.keys.splice(0, g.keys.length, ...sorted.map(([, k]) => k));
+  }
+  return jobs.map(({ n, keys }) => ({ n, keys }));
 }

@@ -1,5 +1,6 @@
+import { Readable } from 'node:stream';
 import { getRestore } from '@bk/catalog';
-import { PermanentJobError } from '@bk/core';
+import { PermanentJobError, type ManifestObject } from '@bk/core';
 import { loadManifest, openObject, pgUrlForDatabase, restoreRequestOf } from '@bk/platform';
 import { importTable } from '@bk/postgres';
 import { recordLoad } from './load-status.ts';
@@ -10,38 +11,73 @@ import type { Handler } from './types.ts';
  * STDIN, in one transaction that also writes a ledger row. A retry after a committed load
  * finds the ledger row and does nothing; a load that fails (or whose checksum does not
  * match at the end) rolls back whole. Rows loaded must equal the manifest's count.
+ *
+ * With `objectKeys` (the coordinator's choice where the target skips WAL for tables filled
+ * in the transaction that emptied them), every chunk of one table is read in order into one
+ * COPY in one transaction: each object is still checked on its own (size, SHA-256, rows
+ * against the manifest), and the ledger row is the first object's.
  */
-export const restorePgTable: Handler<'restore.pg-table'> = async (platform, { restoreId, objectKey }, ctx) => {
+export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, ctx) => {
+  const { restoreId } = p;
   const { db } = platform;
   const restore = await getRestore(db, restoreId);
   if (!restore) throw new PermanentJobError(`restore ${restoreId} not found`);
   if (restore.status !== 'running') throw new PermanentJobError(`restore ${restoreId} is ${restore.status}; load not run`);
   const { manifest, dataKey } = await loadManifest(platform, restore.backupId);
-  const obj = manifest.objects.find((o) => o.key === objectKey && o.kind === 'data');
-  if (!obj || obj.schemaName === undefined || obj.tableName === undefined || !obj.columns)
-    throw new PermanentJobError(`object ${objectKey} is not a data object of backup ${restore.backupId}`);
+  const keys = p.objectKeys ?? [p.objectKey];
+  const objs = keys.map((key) => {
+    const obj = manifest.objects.find((o) => o.key === key && o.kind === 'data');
+    if (!obj || obj.schemaName === undefined || obj.tableName === undefined || !obj.columns)
+      throw new PermanentJobError(`object ${key} is not a data object of backup ${restore.backupId}`);
+    return obj;
+  });
+  const first = objs[0]!;
+  if (objs.some((o) => o.database !== first.database || o.schemaName !== first.schemaName || o.tableName !== first.tableName))
+    throw new PermanentJobError(`objects ${keys.join(', ')} are not of one table`);
   const req = restoreRequestOf(restore);
-  const target = req.targetDatabase ?? obj.database;
+  const target = req.targetDatabase ?? first.database;
   const source = platform.sources.forJob(restore.source);
-  const table = { schema: obj.schemaName, name: obj.tableName, columns: obj.columns };
-  return recordLoad(platform, { restoreId, objectKey, label: obj.table ?? objectKey }, ctx, async () => {
-    const { stream, rows: rowsSoFar } = await openObject(platform, obj, dataKey, ctx.signal);
+  const table = { schema: first.schemaName!, name: first.tableName!, columns: first.columns! };
+  const expected = objs.reduce((a, o) => a + o.rows, 0);
+  const label = first.table ?? first.key;
+  return recordLoad(platform, { restoreId, objectKeys: keys, label }, ctx, async () => {
+    const counted: number[] = [];
+    let current: (() => number) | undefined;
+    // One object open at a time; an integrity error of any of them fails the whole COPY.
+    async function* objectsInOrder(): AsyncGenerator<Buffer> {
+      for (const obj of objs) {
+        const opened = await openObject(platform, obj, dataKey, ctx.signal);
+        current = opened.rows;
+        for await (const chunk of opened.stream) yield chunk as Buffer;
+        const rows = opened.rows();
+        if (rows !== obj.rows) throw new PermanentJobError(`${describe(obj)}: holds ${rows} rows, the manifest says ${obj.rows}`);
+        counted.push(rows);
+        current = undefined;
+      }
+    }
     // Shown in Bull Board; sampled on a timer (a 'data' listener would steal the stream).
     const progress = setInterval(() => {
-      ctx.job.updateProgress({ table: obj.table, rows: rowsSoFar(), of: obj.rows }).catch(() => undefined);
+      const rows = counted.reduce((a, b) => a + b, 0) + (current?.() ?? 0);
+      ctx.job.updateProgress({ table: first.table, rows, of: expected }).catch(() => undefined);
     }, 2000);
     const { rows } = await importTable({
       url: pgUrlForDatabase(source.url, target),
       table,
-      source: stream,
-      ledger: { restoreId, objectKey },
-      encoding: encodingOf(manifest.databases.find((d) => d.name === obj.database)?.options),
+      source: Readable.from(objectsInOrder(), { objectMode: false }),
+      ledger: { restoreId, objectKey: first.key },
+      encoding: encodingOf(manifest.databases.find((d) => d.name === first.database)?.options),
+      // The whole table in one transaction: WAL can be skipped (see importTable).
+      ...(objs.length > 1 ? { skipWal: true } : {}),
       signal: ctx.signal,
     }).finally(() => clearInterval(progress));
-    if (rows !== obj.rows) throw new PermanentJobError(`${obj.table}: loaded ${rows} rows, the manifest says ${obj.rows}`);
-    return { rows };
+    if (rows !== expected) throw new PermanentJobError(`${label}: loaded ${rows} rows, the manifest says ${expected}`);
+    return { rows, rowsByKey: new Map(objs.map((o) => [o.key, o.rows] as const)) };
   });
 };
+
+function describe(obj: ManifestObject): string {
+  return `${obj.table ?? obj.key}${obj.chunk ? ` part ${obj.chunk.index + 1}/${obj.chunk.count}` : ''}`;
+}
 
 function encodingOf(options: Record<string, unknown> | undefined): string | undefined {
   const e = options?.encoding;

@@ -36,7 +36,7 @@ export const restoreTdBatch: Handler<'restore.td-batch'> = async (platform, { re
   const label = `${obj.database}.${obj.table ?? objectKey}`;
   const source = platform.sources.forJob(restore.source);
 
-  return recordLoad(platform, { restoreId, objectKey, label }, ctx, async () => {
+  return recordLoad(platform, { restoreId, objectKeys: [objectKey], label }, ctx, async () => {
     const client = tdClientFor(platform, source);
     const sections: BatchSection[] = [];
     try {

@@ -1,7 +1,7 @@
 import { PassThrough, type Readable, type Transform, pipeline } from 'node:stream';
 import type { Codec } from '../config/schema.ts';
 import { type CompressionSpec, compressor, decompressor } from './codec.ts';
-import { ByteCounter, HashCounter, RowCounter, VerifyingHashStream } from './counting.ts';
+import { ByteCounter, HashCounter, IntegrityError, RowCounter, VerifyingHashStream } from './counting.ts';
 import { DecryptStream, EncryptStream } from './crypto.ts';
 
 export * from './codec.ts';
@@ -89,8 +89,25 @@ export function decodeFromStorage(stored: Readable, opts: DecodeOptions): { stre
   if (dec) stages.push(dec);
   stages.push(counter);
   const out = new PassThrough({ highWaterMark: 256 * 1024 });
-  pipeline([stored, ...stages, out], (err) => {
-    if (err) out.destroy(err);
+  // A decompressor's own complaint (zstd's frame checksum, a broken deflate stream) is the
+  // object's corruption too: say which object, as the SHA-256 check does. pipeline() hands
+  // the first error to every stream, so the stream that emitted first is the one at fault;
+  // `out` stays outside the pipeline so that the error it ends with is the one chosen here.
+  let first: { stream: unknown; error: Error } | undefined;
+  for (const st of [stored, ...stages]) {
+    st.once('error', (error: Error) => {
+      first ??= { stream: st, error };
+    });
+  }
+  pipeline([stored, ...stages], (err) => {
+    if (!err) return;
+    const corrupt = dec !== undefined && first?.stream === dec && first.error === err;
+    out.destroy(corrupt ? new IntegrityError(`${opts.label}: corrupt ${opts.codec} data: ${err.message}`, { cause: err }) : err);
+  });
+  counter.pipe(out);
+  // A consumer that stops early (a failed COPY) must release the stored object's stream too.
+  out.once('close', () => {
+    if (!out.readableEnded) stored.destroy();
   });
   return { stream: out, rows: () => counter.rows };
 }

@@ -66,7 +66,52 @@ describe('encode/decode pipeline', () => {
       const mid = Math.floor(bad.length / 2);
       bad[mid] = (bad[mid] ?? 0) ^ 0xff;
       const dec = decodeFromStorage(Readable.from([bad]), { codec, expected: { sha256: stats.sha256, bytes: stats.bytes }, label: 'obj' });
-      await expect(collect(dec.stream)).rejects.toThrow();
+      const err = await collect(dec.stream).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Whichever check trips first (the codec's own or the SHA-256), it names the object.
+      expect(err, codec).toBeInstanceOf(IntegrityError);
+      expect((err as Error).message, codec).toMatch(/^obj: /);
+    }
+  });
+
+  it('names the object when the decompressor finds the corruption before the SHA-256 can', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 300000; i++) lines.push(`${i}\tname ${i}\t${(i * 1.5).toFixed(2)}\n`);
+    const raw = Buffer.from(lines.join(''));
+    for (const codec of ['zstd', 'gzip'] as const) {
+      const { stored, stats } = await encode(raw, codec);
+      const bad = Buffer.from(stored);
+      bad[20] = (bad[20] ?? 0) ^ 0xff; // in the first block: found long before the end
+      const pieces: Buffer[] = [];
+      for (let i = 0; i < bad.length; i += 16384) pieces.push(bad.subarray(i, i + 16384));
+      const dec = decodeFromStorage(Readable.from(pieces), { codec, expected: { sha256: stats.sha256, bytes: stats.bytes }, label: 'obj' });
+      const err = await collect(dec.stream).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, codec).toBeInstanceOf(IntegrityError);
+      expect((err as Error).message, codec).toMatch(new RegExp(`^obj: corrupt ${codec} data: `));
+    }
+  });
+
+  it('passes a read error of the stored object through as it is, not as corruption', async () => {
+    for (const codec of ['zstd', 'gzip'] as const) {
+      const { stored, stats } = await encode(copyText(3000), codec);
+      const failing = new Readable({
+        read() {
+          this.push(stored.subarray(0, 100));
+          this.destroy(new Error('connection reset by storage'));
+        },
+      });
+      const dec = decodeFromStorage(failing, { codec, expected: { sha256: stats.sha256, bytes: stats.bytes }, label: 'obj' });
+      const err = await collect(dec.stream).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((err as Error).message, codec).toBe('connection reset by storage');
+      expect(err).not.toBeInstanceOf(IntegrityError);
     }
   });
 
