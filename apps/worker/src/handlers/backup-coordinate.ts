@@ -84,6 +84,8 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
       const dataKey = dataKeyOf(platform, backup);
       const objects: NewBackupObject[] = [];
       const children: FlowChild[] = [];
+      /** Estimated heap bytes per child (by jobId), to start the biggest exports first. */
+      const estimate = new Map<string, number>();
       const sequences: Record<string, unknown> = {};
       // COPY bytes are in the source database's encoding; the restore must read them so.
       const encodings: Record<string, string> = {};
@@ -166,9 +168,11 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
               compression: backup.compression,
               encrypted: Boolean(dataKey),
             });
+            const jobId = jobIds.backupExport(backupId, children.length);
+            estimate.set(jobId, table.sizeBytes / chunks.length);
             children.push({
               name: 'export.pg-table',
-              jobId: jobIds.backupExport(backupId, children.length),
+              jobId,
               data: {
                 backupId,
                 source: backup.source,
@@ -184,6 +188,9 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
         }
       }
 
+      // Largest first: queues hand jobs out in the order they were added, and a big table
+      // started last would leave the other workers idle at the end.
+      children.sort((a, b) => (estimate.get(b.jobId) ?? 0) - (estimate.get(a.jobId) ?? 0));
       await recordBackupSnapshot(db, backupId, { snapshots, serverVersion, metadata: { sequences, encodings } });
       await insertBackupObjects(db, backupId, objects);
       await enqueueFlow(

@@ -161,9 +161,9 @@ function planOf(manifest: Manifest, sel: ReturnType<typeof selectForRestore>): R
  * to one job that loads them in order in one transaction. Parallel loads into one table
  * would write all of it to WAL and contend for the table; on such a server the one job is
  * cheaper, and the other tables' loads keep the workers busy meanwhile. `n` is the index of
- * the job's first object (job ids stay stable across retries).
+ * the job's first object (job ids stay stable across retries). Biggest loads first.
  */
-function loadJobs(data: Manifest['objects'], walSkipping: ReadonlySet<string>): { n: number; keys: string[] }[] {
+export function loadJobs(data: Manifest['objects'], walSkipping: ReadonlySet<string>): { n: number; keys: string[] }[] {
   const jobs: { n: number; keys: string[] }[] = [];
   const byTable = new Map<string, { n: number; keys: string[]; order: number[] }>();
   data.forEach((o, n) => {
@@ -185,5 +185,9 @@ function loadJobs(data: Manifest['objects'], walSkipping: ReadonlySet<string>): 
     const sorted = g.keys.map((k, i) => [g.order[i]!, k] as const).sort((a, b) => a[0] - b[0]);
     g.keys.splice(0, g.keys.length, ...sorted.map(([, k]) => k));
   }
-  return jobs.map(({ n, keys }) => ({ n, keys }));
+  // Largest first: queues hand jobs out in the order they were added, and a big load
+  // started last would leave the other workers idle at the end.
+  const bytes = new Map(data.map((o) => [o.key, o.rawBytes] as const));
+  const size = (keys: readonly string[]) => keys.reduce((a, k) => a + (bytes.get(k) ?? 0), 0);
+  return jobs.map(({ n, keys }) => ({ n, keys })).sort((a, b) => size(b.keys) - size(a.keys));
 }
