@@ -14,7 +14,8 @@ import { type Stack, isFinal, startStack, waitFor } from './support/stack.ts';
 /**
  * The fidelity fixture (every type and object kind issue 3 lists) through the whole
  * platform: API -> workers -> file storage, gzip, encrypted; restored into a new database
- * and compared object by object and row by row with the source.
+ * (every table's indexes and keys built early by its load job) and compared object by
+ * object and row by row with the source.
  */
 describe('fidelity through the platform (file storage, gzip, AES-256-GCM)', () => {
   let stack: Stack;
@@ -30,7 +31,13 @@ describe('fidelity through the platform (file storage, gzip, AES-256-GCM)', () =
       label: 'fidelity',
       storage: 'file',
       sources: { 'pg-main': { kind: 'postgres', url: sourceUrl } },
-      extra: { compression: { codec: 'gzip', level: 6 }, encryption: { keys: { 'k-2026': randomBytes(32).toString('base64') } } },
+      extra: {
+        compression: { codec: 'gzip', level: 6 },
+        encryption: { keys: { 'k-2026': randomBytes(32).toString('base64') } },
+        // Every table gets its indexes and keys from its own load job, the rest of post-data
+        // from the finalize job: the copy must still be exact.
+        postgres: { earlyIndexMiB: 0, binDir: testServices().postgres.binDir },
+      },
     });
   });
   afterAll(async () => {
@@ -69,6 +76,12 @@ describe('fidelity through the platform (file storage, gzip, AES-256-GCM)', () =
     const target = new URL(sourceUrl);
     target.pathname = '/fid_restored';
     expect(await compareDatabases(sourceUrl, target.toString())).toEqual([]);
+    // The load jobs did build the indexes and keys early (earlyIndexMiB: 0).
+    const loads = (await stack.platform.queues.queues.restore.getJobs(['completed'])).filter(
+      (j) => (j.data as { restoreId: string }).restoreId === r.json().id,
+    );
+    expect(loads.length).toBeGreaterThan(10);
+    expect(loads.every((j) => (j.returnvalue as { indexesBuiltEarly: boolean }).indexesBuiltEarly)).toBe(true);
   });
 
   async function readAll(key: string): Promise<Buffer> {
@@ -87,7 +100,10 @@ describe('fidelity through the platform (file storage, gzip, AES-256-GCM)', () =
     bad[40] = (bad[40] ?? 0) ^ 0x01;
     await stack.platform.store.put(obj?.key as string, Readable.from([bad]));
     const { createHash } = await import('node:crypto');
-    const forged = { ...m, objects: m.objects.map((o) => (o.key === obj?.key ? { ...o, sha256: createHash('sha256').update(bad).digest('hex') } : o)) };
+    const forged = {
+      ...m,
+      objects: m.objects.map((o) => (o.key === obj?.key ? { ...o, sha256: createHash('sha256').update(bad).digest('hex') } : o)),
+    };
     await stack.platform.store.put(`backups/pg-main/${backupId}/manifest.json`, Readable.from([Buffer.from(JSON.stringify(forged))]));
     try {
       const r = await stack.app.inject({
@@ -112,17 +128,28 @@ describe('fidelity through the platform (file storage, gzip, AES-256-GCM)', () =
       }
     } finally {
       await stack.platform.store.put(obj?.key as string, Readable.from([original]));
-      await stack.platform.store.put(`backups/pg-main/${backupId}/manifest.json`, Readable.from([Buffer.from(`${JSON.stringify(m, null, 2)}\n`)]));
+      await stack.platform.store.put(
+        `backups/pg-main/${backupId}/manifest.json`,
+        Readable.from([Buffer.from(`${JSON.stringify(m, null, 2)}\n`)]),
+      );
     }
   });
 
   it('names the missing key when the master key is no longer configured', async () => {
     const doc = parse(stack.yaml) as Record<string, unknown>;
     doc.encryption = { keys: {} };
-    const platform = await createPlatform(loadConfig({ yamlText: stringify(doc), env: stack.env }), createLogger({ name: 'nokey', level: 'silent' }));
+    const platform = await createPlatform(
+      loadConfig({ yamlText: stringify(doc), env: stack.env }),
+      createLogger({ name: 'nokey', level: 'silent' }),
+    );
     const app = await buildApp({ platform });
     try {
-      const r = await app.inject({ method: 'POST', url: '/v1/restores', headers: stack.auth, payload: { backupId, targetDatabase: 'fid_nokey' } });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/v1/restores',
+        headers: stack.auth,
+        payload: { backupId, targetDatabase: 'fid_nokey' },
+      });
       expect(r.statusCode).toBe(409);
       expect(r.json().error.message).toContain('encryption key "k-2026" is not configured');
     } finally {

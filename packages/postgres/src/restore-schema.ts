@@ -44,10 +44,13 @@ export interface RestoreSchemaOptions extends ToolSearchOptions {
    */
   readonly jobs?: number | undefined;
   /**
-   * With `jobs` > 1: this is a retry of a post-data run that may have been interrupted, so
-   * leave out what the target already has (see existingPostDataEntries).
+   * Post-data only: leave out what the target already has (see existingPostDataEntries):
+   * for a retry of a run that may have been interrupted, or after some tables' indexes were
+   * built early (`only`). Only for targets whose restored tables this restore created.
    */
   readonly skipExisting?: boolean | undefined;
+  /** Post-data only: restore just the entries of these kinds (e.g. `INDEX`, `CONSTRAINT`). */
+  readonly only?: readonly string[] | undefined;
   /** `--no-owner`: objects belong to the connecting user (when roles differ). */
   readonly noOwner?: boolean | undefined;
   /** `--no-privileges`: skip GRANT / REVOKE. */
@@ -182,8 +185,9 @@ async function dropBlockingForeignKeys(ctx: Ctx, replaced: (refs: readonly Table
 }
 
 /**
- * Post-data entries of `entries` whose object the target already has, for a retried
- * parallel post-data run (an earlier run was interrupted after building some of it):
+ * Post-data entries of `entries` whose object the target already has (`all`: the whole
+ * listing, for dependencies), for a retried post-data run (an earlier one was interrupted
+ * after building some of it) or one that follows early builds of some tables' indexes:
  * indexes, extended statistics, table constraints (primary/unique/exclusion, check, foreign
  * keys), triggers, rules and policies, i.e. what a second CREATE would refuse. The rest of
  * the section re-runs harmlessly (comments, grants, REFRESH MATERIALIZED VIEW, ALTER INDEX
@@ -202,11 +206,11 @@ async function dropBlockingForeignKeys(ctx: Ctx, replaced: (refs: readonly Table
  * shares is ever matched ("table a, constraint b c" is never taken for "table a b,
  * constraint c"). An entry left in by these rules fails loudly if it exists.
  */
-async function existingPostDataEntries(ctx: Ctx, entries: readonly TocEntry[]): Promise<Set<number>> {
+async function existingPostDataEntries(ctx: Ctx, entries: readonly TocEntry[], all: readonly TocEntry[]): Promise<Set<number>> {
   const checked = new Set(['INDEX', 'STATISTICS', 'CONSTRAINT', 'CHECK CONSTRAINT', 'FK CONSTRAINT', 'TRIGGER', 'RULE', 'POLICY']);
   const candidates = entries.filter((e) => checked.has(e.desc));
   if (candidates.length === 0) return new Set();
-  const byId = new Map(entries.map((e) => [e.id, e] as const));
+  const byId = new Map(all.map((e) => [e.id, e] as const));
   const objects = await withClient(
     ctx.target,
     { signal: ctx.opts.signal, connectTimeoutMs: ctx.opts.connectTimeoutMs, applicationName: 'bk-restore' },
@@ -297,7 +301,9 @@ export async function restoreSchema(opts: RestoreSchemaOptions): Promise<Restore
   const tool = await findPgTool('pg_restore', serverMajor, { ...opts, prefer: 'newest' });
   const jobs = opts.section === 'post-data' ? Math.max(1, Math.floor(opts.jobs ?? 1)) : 1;
   const parallel = jobs > 1;
-  const tmp = opts.tables || parallel ? await mkdtemp(join(tmpdir(), 'bk-restore-')) : undefined;
+  const postData = opts.section === 'post-data';
+  const filtered = postData && (opts.skipExisting || opts.only !== undefined);
+  const tmp = opts.tables || parallel || filtered ? await mkdtemp(join(tmpdir(), 'bk-restore-')) : undefined;
   // pg_restore --jobs needs a seekable archive: a private copy (the schema archive is small).
   const archiveFile = parallel ? join(tmp!, 'schema.dump') : undefined;
   const ctx: Ctx = {
@@ -315,8 +321,9 @@ export async function restoreSchema(opts: RestoreSchemaOptions): Promise<Restore
   try {
     if (archiveFile) await pipeline(await opts.archive(), createWriteStream(archiveFile, { mode: 0o600 }));
     let keep: readonly TocEntry[] | undefined;
+    let listing: readonly TocEntry[] | undefined;
     if (opts.tables) {
-      const all = await listArchive(ctx, ['-v']);
+      const all = (listing = await listArchive(ctx, ['-v']));
       if (!all.some((e) => e.desc === 'TABLE')) {
         throw new NotInArchiveError(
           'the schema archive has no tables: a selective restore needs an archive of both sections (dumpSchema without `section`)',
@@ -331,11 +338,19 @@ export async function restoreSchema(opts: RestoreSchemaOptions): Promise<Restore
       skippedEntries = selection.dropped.map((e) => e.text);
       keep = selection.keep;
     }
-    if (parallel && opts.skipExisting) {
-      keep ??= await listArchive(ctx, ['-v']);
-      const present = await existingPostDataEntries(ctx, keep);
-      alreadyPresent = keep.filter((e) => present.has(e.id)).map((e) => e.text);
-      keep = keep.filter((e) => !present.has(e.id));
+    if (filtered) {
+      listing ??= await listArchive(ctx, ['-v']);
+      keep ??= listing;
+      if (opts.only) {
+        const kinds = new Set(opts.only);
+        keep = keep.filter((e) => kinds.has(e.desc));
+      }
+      if (opts.skipExisting) {
+        // Dependencies are looked up in the whole listing, whatever `keep` holds by now.
+        const present = await existingPostDataEntries(ctx, keep, listing);
+        alreadyPresent = keep.filter((e) => present.has(e.id)).map((e) => e.text);
+        keep = keep.filter((e) => !present.has(e.id));
+      }
     }
     if (keep) {
       listFile = join(tmp!, 'restore.list');
@@ -373,7 +388,7 @@ export async function restoreSchema(opts: RestoreSchemaOptions): Promise<Restore
       signal: opts.signal,
       stdin: archiveFile ? undefined : await opts.archive(),
     });
-    return { skippedEntries, droppedForeignKeys, ...(parallel ? { alreadyPresent } : {}) };
+    return { skippedEntries, droppedForeignKeys, ...(opts.skipExisting && postData ? { alreadyPresent } : {}) };
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }

@@ -41,19 +41,18 @@ export const finalizeRestore: Handler<'restore.finalize'> = async (platform, { r
     for (const [from, to] of sel.databases) {
       const url = pgUrlForDatabase(source.url, to);
       const post = manifest.objects.find((o) => o.kind === 'schema-post' && o.database === from);
-      // Built in parallel (postDataJobs), object by object: a retry after an interrupted run
-      // (the "started" step recorded) builds only what the target lacks; a finished one is
-      // not run again.
+      // Built in parallel (postDataJobs), object by object, leaving out what the target
+      // already has: indexes the load jobs built early (earlyIndexMiB), or what an
+      // interrupted earlier run of this step built. Every restored table was created by
+      // this restore's pre-data step, so what exists on it is ours. A finished step is not
+      // run again.
       const step = `post-data:${to}`;
-      const started = `post-data-started:${to}`;
       if (post && !done.has(step)) {
-        const jobs = platform.config.postgres.postDataJobs;
-        if (jobs > 1 && !done.has(started)) await markRestoreStep(db, restoreId, started);
         await restoreSchema({
           url,
           section: 'post-data',
-          jobs,
-          skipExisting: done.has(started),
+          jobs: platform.config.postgres.postDataJobs,
+          skipExisting: true,
           archive: async () => (await openObject(platform, post, dataKey, ctx.signal)).stream,
           ...(sel.tableFilter ? { tables: sel.tableFilter.get(from) ?? [] } : {}),
           signal: ctx.signal,

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { getRestore } from '@bk/catalog';
 import { PermanentJobError, type ManifestObject } from '@bk/core';
 import { loadManifest, openObject, pgUrlForDatabase, restoreRequestOf } from '@bk/platform';
-import { importTable } from '@bk/postgres';
+import { importTable, restoreSchema } from '@bk/postgres';
 import { recordLoad } from './load-status.ts';
 import type { Handler } from './types.ts';
 
@@ -16,6 +16,10 @@ import type { Handler } from './types.ts';
  * in the transaction that emptied them), every chunk of one table is read in order into one
  * COPY in one transaction: each object is still checked on its own (size, SHA-256, rows
  * against the manifest), and the ledger row is the first object's.
+ *
+ * A big table loaded whole (postgres.earlyIndexMiB) then gets its indexes and primary or
+ * unique constraints built by this job, so they overlap with the other tables' loads
+ * instead of waiting for the finalize job.
  */
 export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, ctx) => {
   const { restoreId } = p;
@@ -60,8 +64,9 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, c
       const rows = counted.reduce((a, b) => a + b, 0) + (current?.() ?? 0);
       ctx.job.updateProgress({ table: first.table, rows, of: expected }).catch(() => undefined);
     }, 2000);
+    const url = pgUrlForDatabase(source.url, target);
     const { rows } = await importTable({
-      url: pgUrlForDatabase(source.url, target),
+      url,
       table,
       source: Readable.from(objectsInOrder(), { objectMode: false }),
       ledger: { restoreId, objectKey: first.key },
@@ -71,7 +76,25 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, c
       signal: ctx.signal,
     }).finally(() => clearInterval(progress));
     if (rows !== expected) throw new PermanentJobError(`${label}: loaded ${rows} rows, the manifest says ${expected}`);
-    return { rows, rowsByKey: new Map(objs.map((o) => [o.key, o.rows] as const)) };
+    // A big table loaded whole: its own indexes and keys now, while other loads go on
+    // (a retry, its load found in the ledger, comes back here and builds what is missing).
+    const whole = objs.length === (first.chunk?.count ?? 1);
+    const raw = objs.reduce((a, o) => a + o.rawBytes, 0);
+    const post = manifest.objects.find((o) => o.kind === 'schema-post' && o.database === first.database);
+    const early = whole && post !== undefined && raw >= platform.config.postgres.earlyIndexMiB * 1024 * 1024;
+    if (early) {
+      await restoreSchema({
+        url,
+        section: 'post-data',
+        archive: async () => (await openObject(platform, post!, dataKey, ctx.signal)).stream,
+        tables: [{ schema: table.schema, name: table.name }],
+        only: ['INDEX', 'CONSTRAINT'],
+        skipExisting: true,
+        jobs: platform.config.postgres.postDataJobs,
+        signal: ctx.signal,
+      });
+    }
+    return { rows, rowsByKey: new Map(objs.map((o) => [o.key, o.rows] as const)), indexesBuiltEarly: early };
   });
 };
 

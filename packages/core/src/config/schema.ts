@@ -186,9 +186,16 @@ export const configSchema = z
          * `pg_restore --jobs` this many at once; 1: in one transaction, one at a time.
          */
         postDataJobs: z.number().int().min(1).max(32).default(2),
+        /**
+         * A table loaded whole by one job, with at least this many MiB of COPY text, gets its
+         * indexes and primary/unique constraints built by that job right after its load,
+         * while other tables still load (as pg_restore -j does); the rest of post-data
+         * (foreign keys, triggers, smaller tables) follows all loads. 0: every table.
+         */
+        earlyIndexMiB: z.number().min(0).default(32),
       })
       .strict()
-      .default({ chunkMiB: 256, postDataJobs: 2 }),
+      .default({ chunkMiB: 256, postDataJobs: 2, earlyIndexMiB: 32 }),
     tdengine: z
       .object({
         /** Child tables of one super table exported (and restored) by one job, in one object. */
