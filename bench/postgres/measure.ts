@@ -4,7 +4,7 @@
  * load average at both ends, and each worker's peak RSS.
  */
 import { type CpuDelta, Sampler, cpuDelta, cpuSnapshot, load, statusMiB } from './proc.ts';
-import { type Services, walBytesSince, walLsn } from './services.ts';
+import { type Services, waitForQuietServer, walBytesSince, walLsn } from './services.ts';
 
 export interface Phase {
   label: string;
@@ -46,6 +46,9 @@ export async function measure<T>(
   toolCpu?: (r: T) => number,
 ): Promise<{ result: T; phase: Phase }> {
   const groups = { ...opts.svc.groups, workers: opts.workers ?? {} };
+  // Autovacuum of the previous phase's restored database must not be timed as this phase.
+  const waited = await waitForQuietServer(opts.svc);
+  if (waited > 3) console.log(`[quiet] waited ${waited.toFixed(1)} s for autovacuum to finish before "${label}"`);
   opts.before?.();
   const startRssMiB: Record<string, number> = {};
   for (const [k, pid] of Object.entries(groups.workers)) startRssMiB[k] = Math.round(statusMiB(pid, 'VmRSS') ?? 0);

@@ -176,7 +176,9 @@ export interface WorkerSet {
 export async function startWorkerSet(stack: Stack, dataWorkers = 2): Promise<WorkerSet> {
   const specs: [string, string[]][] = [['coord', ['coordinate', 'finalize']]];
   for (let i = 1; i <= dataWorkers; i++) specs.push([`w${i}`, ['export', 'restore']]);
-  const workers = await Promise.all(specs.map(([label, queues]) => spawnWorker(stack, label, queues)));
+  // BENCH_WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/wprof": profiles of the workers.
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const workers = await Promise.all(specs.map(([label, queues]) => spawnWorker(stack, label, queues, nodeArgs)));
   await sleep(1000);
   const baselineRssMiB = Object.fromEntries(workers.map((w) => [w.label, Math.round(statusMiB(w.pid, 'VmRSS') ?? 0)]));
   return {
@@ -258,6 +260,11 @@ async function jobTimes(
     // attemptsMade counts finished attempts (this one included); attemptsStarted also counts stalled ones.
     const attempts = Math.max(1, j.attemptsMade, j.attemptsStarted ?? 0);
     children.push({ name, start: j.processedOn ?? 0, end: j.finishedOn ?? 0, attempts, worker: j.processedBy ?? '' });
+    if (attempts > 1) {
+      // Why: failed attempts leave their error in the stack traces; a stalled one (lock lost) leaves none.
+      const reasons = (j.stacktrace ?? []).map((t) => t.split('\n')[0]).join(' | ') || 'no error recorded (stalled or delayed)';
+      console.log(`  [retry] ${name}: attemptsMade ${j.attemptsMade}, attemptsStarted ${j.attemptsStarted ?? '?'}: ${reasons}`);
+    }
   }
   children.sort((a, b) => a.start - b.start);
   return {

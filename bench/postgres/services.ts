@@ -100,3 +100,23 @@ export async function walBytesSince(svc: Services, lsn: string): Promise<number>
   const [r] = await query<{ n: string }>(svc.postgres.url, 'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS n', [lsn]);
   return Number(r!.n);
 }
+
+/**
+ * Waits until no autovacuum worker has run for `quietMs` (at most `maxMs`): a restored
+ * database is vacuumed and analysed by autovacuum right after the load, and that work would
+ * land in the next phase's timing and server CPU. Returns the seconds waited.
+ */
+export async function waitForQuietServer(svc: Services, quietMs = 2000, maxMs = 180_000): Promise<number> {
+  const t0 = performance.now();
+  let quietSince = performance.now();
+  while (performance.now() - t0 < maxMs) {
+    const [r] = await query<{ n: number }>(
+      svc.postgres.url,
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'",
+    );
+    if ((r?.n ?? 0) > 0) quietSince = performance.now();
+    else if (performance.now() - quietSince >= quietMs) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return (performance.now() - t0) / 1000;
+}
