@@ -39,6 +39,7 @@ export { importTable, dropLedger, importCopySql, type ImportLedgerKey, type Impo
 export {
   databaseIsEmptyFor,
   ensureDatabase,
+  isPlainTable,
   rowCounts,
   setSequences,
   skipsWalForNewTables,

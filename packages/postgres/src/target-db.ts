@@ -186,3 +186,20 @@ export async function skipsWalForNewTables(url: string, opts: Signalled = {}): P
     return r.rows[0]?.w === 'minimal';
   });
 }
+
+/**
+ * Whether `table` is a plain table: an ordinary table that is neither a partition nor a
+ * parent or child in an inheritance tree. Only such a table's post-data (indexes, keys)
+ * concerns it alone; a partition's entries reach up to its parent's.
+ */
+export async function isPlainTable(url: string, table: TableRef, opts: Signalled = {}): Promise<boolean> {
+  return withClient(url, { ...opts, applicationName: 'bk-restore' }, async (client) => {
+    const r = await client.query<{ plain: boolean }>(
+      `SELECT c.relkind = 'r' AND NOT c.relispartition
+              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid) AS plain
+         FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)`,
+      [quoteQualified(table)],
+    );
+    return r.rows[0]?.plain === true;
+  });
+}

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { getRestore } from '@bk/catalog';
 import { PermanentJobError, type ManifestObject } from '@bk/core';
 import { loadManifest, openObject, pgUrlForDatabase, restoreRequestOf } from '@bk/platform';
-import { importTable, restoreSchema } from '@bk/postgres';
+import { importTable, isPlainTable, restoreSchema } from '@bk/postgres';
 import { recordLoad } from './load-status.ts';
 import type { Handler } from './types.ts';
 
@@ -17,8 +17,8 @@ import type { Handler } from './types.ts';
  * COPY in one transaction: each object is still checked on its own (size, SHA-256, rows
  * against the manifest), and the ledger row is the first object's.
  *
- * A big table loaded whole (postgres.earlyIndexMiB) then gets its indexes and primary or
- * unique constraints built by this job, so they overlap with the other tables' loads
+ * A big plain table loaded whole (postgres.earlyIndexMiB; not a partition or part of an
+ * inheritance tree) then gets its indexes and primary or unique constraints built by this job, so they overlap with the other tables' loads
  * instead of waiting for the finalize job.
  */
 export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, ctx) => {
@@ -81,7 +81,13 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, c
     const whole = objs.length === (first.chunk?.count ?? 1);
     const raw = objs.reduce((a, o) => a + o.rawBytes, 0);
     const post = manifest.objects.find((o) => o.kind === 'schema-post' && o.database === first.database);
-    const early = whole && post !== undefined && raw >= platform.config.postgres.earlyIndexMiB * 1024 * 1024;
+    // Plain tables only: a partition's entries reach up to its parent's (the parent's
+    // primary key comes with each partition), which two loads would then both build.
+    const early =
+      whole &&
+      post !== undefined &&
+      raw >= platform.config.postgres.earlyIndexMiB * 1024 * 1024 &&
+      (await isPlainTable(url, table, { signal: ctx.signal }));
     if (early) {
       await restoreSchema({
         url,
