@@ -17,7 +17,7 @@ import type { Handler } from './types.ts';
  * COPY in one transaction: each object is still checked on its own (size, SHA-256, rows
  * against the manifest), and the ledger row is the first object's.
  *
- * A big plain table loaded whole (postgres.earlyIndexMiB; not a partition or part of an
+ * With postgres.earlyIndexMiB set, a big plain table loaded whole (not a partition or part of an
  * inheritance tree) then gets its indexes and primary or unique constraints built by this job, so they overlap with the other tables' loads
  * instead of waiting for the finalize job.
  */
@@ -83,10 +83,12 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, c
     const post = manifest.objects.find((o) => o.kind === 'schema-post' && o.database === first.database);
     // Plain tables only: a partition's entries reach up to its parent's (the parent's
     // primary key comes with each partition), which two loads would then both build.
+    const threshold = platform.config.postgres.earlyIndexMiB;
     const early =
+      threshold !== undefined &&
       whole &&
       post !== undefined &&
-      raw >= platform.config.postgres.earlyIndexMiB * 1024 * 1024 &&
+      raw >= threshold * 1024 * 1024 &&
       (await isPlainTable(url, table, { signal: ctx.signal }));
     if (early) {
       await restoreSchema({

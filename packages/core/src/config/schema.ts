@@ -187,15 +187,17 @@ export const configSchema = z
          */
         postDataJobs: z.number().int().min(1).max(32).default(2),
         /**
-         * A table loaded whole by one job, with at least this many MiB of COPY text, gets its
-         * indexes and primary/unique constraints built by that job right after its load,
-         * while other tables still load (as pg_restore -j does); the rest of post-data
-         * (foreign keys, triggers, smaller tables) follows all loads. 0: every table.
+         * When set: a plain table loaded whole by one job, with at least this many MiB of
+         * COPY text, gets its indexes and primary/unique constraints built by that job right
+         * after its load, while other tables still load (as pg_restore -j does); the rest of
+         * post-data follows all loads. 0: every plain table. Off by default: on a server
+         * without cores to spare it lengthens the biggest table's job, which is then the
+         * restore's critical path (bench/README.md).
          */
-        earlyIndexMiB: z.number().min(0).default(32),
+        earlyIndexMiB: z.number().min(0).optional(),
       })
       .strict()
-      .default({ chunkMiB: 256, postDataJobs: 2, earlyIndexMiB: 32 }),
+      .default({ chunkMiB: 256, postDataJobs: 2 }),
     tdengine: z
       .object({
         /** Child tables of one super table exported (and restored) by one job, in one object. */
