@@ -11,7 +11,7 @@ import type { HandlerContext } from './types.ts';
  * chunks of one table, in one transaction) records each of them, with its own rows
  * (`rowsByKey`).
  */
-export async function recordLoad<T extends { rows: number; rowsByKey?: ReadonlyMap<string, number> }>(
+export async function recordLoad<T extends { rows: number; rowsByKey?: Readonly<Record<string, number>> }>(
   platform: Platform,
   ids: { restoreId: string; objectKeys: readonly string[]; label: string },
   ctx: HandlerContext,
@@ -26,7 +26,7 @@ export async function recordLoad<T extends { rows: number; rowsByKey?: ReadonlyM
     await setAll('running');
     const result = await load();
     for (const key of objectKeys)
-      await setRestoreTableStatus(db, restoreId, key, 'succeeded', { rows: result.rowsByKey?.get(key) ?? result.rows });
+      await setRestoreTableStatus(db, restoreId, key, 'succeeded', { rows: result.rowsByKey?.[key] ?? result.rows });
     return result;
   } catch (e) {
     if (ctx.isFinalAttempt(e) && !ctx.signal.aborted) {

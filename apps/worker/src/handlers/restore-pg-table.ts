@@ -102,7 +102,8 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, c
         signal: ctx.signal,
       });
     }
-    return { rows, rowsByKey: new Map(objs.map((o) => [o.key, o.rows] as const)), indexesBuiltEarly: early };
+    // A plain object: it is also the job's return value, stored as JSON.
+    return { rows, rowsByKey: Object.fromEntries(objs.map((o) => [o.key, o.rows])), indexesBuiltEarly: early };
   });
 };
 
