@@ -17,6 +17,7 @@ import { type Platform, createPlatform } from '@bk/platform';
 import { stringify } from 'yaml';
 import { onCleanup } from './cleanup.ts';
 import { resetPeakRss, statusMiB } from './proc.ts';
+import type { SwiftService } from '../../packages/test-utils/src/swift.ts';
 import { type Services, createDatabase } from './services.ts';
 
 export type StorageKind = 's3' | 'file';
@@ -46,42 +47,69 @@ export interface StackOptions {
 
 export async function startStack(svc: Services, opts: StackOptions): Promise<Stack> {
   const label = `bench_${opts.kind}_${randomBytes(3).toString('hex')}`;
-  const dir = await mkdtemp(join(tmpdir(), `bk-bench-${opts.kind}-`));
+  return assembleStack({
+    kind: opts.kind,
+    label,
+    catalogUrl: await createDatabase(svc, `${label}_catalog`),
+    redisUrl: svc.redis.url,
+    swift: svc.swift,
+    doc: {
+      postgres: { binDir: svc.postgres.binDir, ...(opts.chunkMiB ? { chunkMiB: opts.chunkMiB } : {}) },
+      sources: { [SOURCE]: { kind: 'postgres', url: opts.sourceUrl } },
+      ...(opts.concurrency ? { workers: { concurrency: { export: opts.concurrency, restore: opts.concurrency } } } : {}),
+    },
+  });
+}
+
+export interface StackParts {
+  kind: StorageKind;
+  /** Unique per stack: names the Redis prefix, the bucket and the logger. */
+  label: string;
+  catalogUrl: string;
+  redisUrl: string;
+  /** Needed for kind "s3". */
+  swift?: SwiftService | undefined;
+  /** Configuration beyond the Redis prefix (production defaults everywhere else). */
+  doc: Record<string, unknown>;
+}
+
+/**
+ * The API in-process on its own catalog, Redis prefix and storage (a directory, or a bucket
+ * on Swift), with the YAML the worker processes read (BACKUP_CONFIG) written beside it;
+ * closed (queues obliterated) by `close()` or at exit. Shared by both benchmarks.
+ */
+export async function assembleStack(parts: StackParts): Promise<Stack> {
+  const { kind, label } = parts;
+  const dir = await mkdtemp(join(tmpdir(), `bk-${label.replace(/_/g, '-')}-`));
   onCleanup(`rm ${dir}`, () => rm(dir, { recursive: true, force: true }));
-  const catalogUrl = await createDatabase(svc, `${label}_catalog`);
   const apiKey = randomBytes(24).toString('hex');
-  const env: Record<string, string> = { REDIS_URL: svc.redis.url, CATALOG_DATABASE_URL: catalogUrl, API_KEYS: apiKey };
-  if (opts.kind === 's3') {
+  const env: Record<string, string> = { REDIS_URL: parts.redisUrl, CATALOG_DATABASE_URL: parts.catalogUrl, API_KEYS: apiKey };
+  if (kind === 's3') {
+    const sw = parts.swift;
+    if (!sw) throw new Error('an S3 stack needs the Swift service');
     const bucket = label.replace(/_/g, '-');
-    await svc.swift.createBucket(bucket);
+    await sw.createBucket(bucket);
     Object.assign(env, {
       STORAGE_URL: `s3://${bucket}/bench`,
-      S3_ENDPOINT: svc.swift.endpoint,
-      S3_REGION: svc.swift.region,
-      S3_ACCESS_KEY_ID: svc.swift.accessKeyId,
-      S3_SECRET_ACCESS_KEY: svc.swift.secretAccessKey,
+      S3_ENDPOINT: sw.endpoint,
+      S3_REGION: sw.region,
+      S3_ACCESS_KEY_ID: sw.accessKeyId,
+      S3_SECRET_ACCESS_KEY: sw.secretAccessKey,
       S3_FORCE_PATH_STYLE: 'true',
     });
   } else {
     env.STORAGE_URL = `file://${join(dir, 'store')}`;
   }
-  // Production defaults everywhere except what the run needs to say.
-  const doc: Record<string, unknown> = {
-    redis: { prefix: `{${label}}` },
-    postgres: { binDir: svc.postgres.binDir, ...(opts.chunkMiB ? { chunkMiB: opts.chunkMiB } : {}) },
-    sources: { [SOURCE]: { kind: 'postgres', url: opts.sourceUrl } },
-  };
-  if (opts.concurrency) doc.workers = { concurrency: { export: opts.concurrency, restore: opts.concurrency } };
-  const yaml = stringify(doc);
+  const yaml = stringify({ redis: { prefix: `{${label}}` }, ...parts.doc });
   const config = loadConfig({ yamlText: yaml, env });
-  const log = createLogger({ name: `bench-${opts.kind}`, level: process.env.BENCH_LOG_LEVEL ?? 'silent' });
+  const log = createLogger({ name: label, level: process.env.BENCH_LOG_LEVEL ?? 'silent' });
   // The file worker processes read (BACKUP_CONFIG); written once, before any of them starts.
   await writeFile(join(dir, 'backup.config.yaml'), yaml);
   const platform = await createPlatform(config, log);
   const app = await buildApp({ platform });
   await app.ready();
   const stack: Stack = {
-    kind: opts.kind,
+    kind,
     app,
     platform,
     config,
@@ -95,7 +123,7 @@ export async function startStack(svc: Services, opts: StackOptions): Promise<Sta
       await platform.close();
     },
   };
-  onCleanup(`stack ${opts.kind}`, () => stack.close());
+  onCleanup(`stack ${label}`, () => stack.close());
   return stack;
 }
 

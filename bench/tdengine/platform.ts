@@ -7,16 +7,10 @@
  * PostgreSQL benchmark's runBackup / runRestore / deleteBackupObjects drive it unchanged.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildApp } from '@bk/api';
-import { QUEUES, createLogger, loadConfig } from '@bk/core';
-import { createPlatform } from '@bk/platform';
-import { stringify } from 'yaml';
+import { QUEUES } from '@bk/core';
 import { onCleanup } from '../postgres/cleanup.ts';
-import { SOURCE, type Stack, type WorkerProcess, spawnWorker } from '../postgres/platform.ts';
+import { SOURCE, type Stack, type WorkerProcess, assembleStack, spawnWorker } from '../postgres/platform.ts';
 import { statusMiB } from '../postgres/proc.ts';
 import { type Services, createPgDatabase } from './services.ts';
 
@@ -33,56 +27,18 @@ export interface TdStackOptions {
 export async function startTdStack(svc: Services, opts: TdStackOptions): Promise<Stack> {
   const kind = opts.s3 ? 's3' : 'file';
   const label = `benchtd_${kind}_${randomBytes(3).toString('hex')}`;
-  const dir = await mkdtemp(join(tmpdir(), `bk-bench-td-${kind}-`));
-  onCleanup(`rm ${dir}`, () => rm(dir, { recursive: true, force: true }));
-  const catalogUrl = await createPgDatabase(svc, `${label}_catalog`);
-  const apiKey = randomBytes(24).toString('hex');
-  const env: Record<string, string> = { REDIS_URL: svc.redis.url, CATALOG_DATABASE_URL: catalogUrl, API_KEYS: apiKey };
-  if (opts.s3) {
-    const sw = svc.swift!;
-    const bucket = label.replace(/_/g, '-');
-    await sw.createBucket(bucket);
-    Object.assign(env, {
-      STORAGE_URL: `s3://${bucket}/bench`,
-      S3_ENDPOINT: sw.endpoint,
-      S3_REGION: sw.region,
-      S3_ACCESS_KEY_ID: sw.accessKeyId,
-      S3_SECRET_ACCESS_KEY: sw.secretAccessKey,
-      S3_FORCE_PATH_STYLE: 'true',
-    });
-  } else {
-    env.STORAGE_URL = `file://${join(dir, 'store')}`;
-  }
-  // Production defaults everywhere except what the run needs to say.
-  const doc: Record<string, unknown> = {
-    redis: { prefix: `{${label}}` },
-    sources: { [SOURCE]: { kind: 'tdengine', url: svc.td.url } },
-  };
-  if (opts.childTablesPerJob) doc.tdengine = { childTablesPerJob: opts.childTablesPerJob };
-  if (opts.concurrency) doc.workers = { concurrency: { export: opts.concurrency, restore: opts.concurrency } };
-  const yaml = stringify(doc);
-  const config = loadConfig({ yamlText: yaml, env });
-  const log = createLogger({ name: `bench-td-${kind}`, level: process.env.BENCH_LOG_LEVEL ?? 'silent' });
-  await writeFile(join(dir, 'backup.config.yaml'), yaml);
-  const platform = await createPlatform(config, log);
-  const app = await buildApp({ platform });
-  await app.ready();
-  const stack: Stack = {
+  const stack = await assembleStack({
     kind,
-    app,
-    platform,
-    config,
-    env,
-    yaml,
-    dir,
-    auth: { authorization: `Bearer ${apiKey}` },
-    async close() {
-      await app.close();
-      for (const q of Object.values(platform.queues.queues)) await q.obliterate({ force: true }).catch(() => undefined);
-      await platform.close();
+    label,
+    catalogUrl: await createPgDatabase(svc, `${label}_catalog`),
+    redisUrl: svc.redis.url,
+    swift: svc.swift,
+    doc: {
+      sources: { [SOURCE]: { kind: 'tdengine', url: svc.td.url } },
+      ...(opts.childTablesPerJob ? { tdengine: { childTablesPerJob: opts.childTablesPerJob } } : {}),
+      ...(opts.concurrency ? { workers: { concurrency: { export: opts.concurrency, restore: opts.concurrency } } } : {}),
     },
-  };
-  onCleanup(`stack ${kind}`, () => stack.close());
+  });
   workerNodeArgs.set(stack, [
     ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
     ...(opts.workerNodeOptions ? opts.workerNodeOptions.split(' ').filter(Boolean) : []),
