@@ -102,7 +102,10 @@ export async function uploadStream(body: Readable, opts: StreamUploadOptions): P
   let total = 0;
 
   const startUpload = (): Promise<string> => {
-    uploadId ??= client.send(new CreateMultipartUploadCommand({ Bucket, Key, ...contentType }), { abortSignal: signal }).then((r) => {
+    // Not under `signal`: a create aborted in flight may still be carried out by the server,
+    // and an upload id we never learn cannot be aborted. The request is short; on failure
+    // the id it returns is aborted below.
+    uploadId ??= client.send(new CreateMultipartUploadCommand({ Bucket, Key, ...contentType })).then((r) => {
       if (!r.UploadId) throw new Error(`S3 CreateMultipartUpload ${Key}: no UploadId in the response`);
       return r.UploadId;
     });
