@@ -10,6 +10,7 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promis
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { gzipImplementation } from '@bk/core';
 import { compareDatabases } from '@bk/postgres';
 import { cleanup, installSignalHandlers, onCleanup } from './postgres/cleanup.ts';
 import { type CodecResult, codecTable } from './postgres/codecs.ts';
@@ -558,26 +559,29 @@ async function main(): Promise<void> {
     const sampleMb = copy.sample.reduce((a, b) => a + b.length, 0) / 1e6;
     log(`codec table: ${sampleMb.toFixed(0)} MB of tick COPY text through encodeForStorage`);
     codecs = await codecTable(copy.sample, (s) => log(s));
-    const gz6 = codecs.find((c) => c.codec === 'gzip' && c.level === 6);
+    // The baseline is zlib's gzip 6: pg_dump's compressor.
+    const gz6 = codecs.find((c) => c.codec === 'gzip' && c.level === 6 && c.impl === 'node zlib');
     codecText =
       `Codecs (encodeForStorage: row count -> compress -> SHA-256 -> null sink; one stream; ${sampleMb.toFixed(0)} MB of tick COPY text in memory)\n` +
       table(
         [
           'codec',
           'level',
+          'library',
           'MB/s (median of 3)',
           'runs MB/s',
           'MB per CPU-s',
           'ratio',
           'CPU-s',
-          'speed vs gzip 6 (per CPU-s)',
-          'size vs gzip 6',
+          'speed vs zlib gzip 6 (per CPU-s)',
+          'size vs zlib gzip 6',
           'CLI MB per CPU-s',
           'CLI ratio',
         ],
         codecs.map((c) => [
           c.codec,
           c.level,
+          c.impl,
           s1(c.mbPerS),
           (c.samplesMbPerS ?? []).map((x) => x.toFixed(0)).join('/'),
           s1(c.mbPerCpuS),
@@ -675,6 +679,7 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push(`bench/postgres.ts ${startedAt.toISOString()} on ${hostname()} (${cpus().length} CPUs), scale ${scale}, repeat ${repeat}`);
   out.push(`PostgreSQL ${svc.serverInfo.server_version}, ${tools.version}; server settings ${JSON.stringify(svc.serverInfo)}`);
+  out.push(`Our gzip: ${gzipImplementation()} (pg_dump: zlib)`);
   out.push(
     `Layout: per storage, 2 long-lived data worker processes (export+restore queues, concurrency ${concurrency ?? 2} each) + 1 process for coordinate+finalize; chunkMiB ${chunkMiB ?? 256}; API in-process (app.inject)`,
   );

@@ -10,13 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type CompressionSpec, encodeForStorage } from '@bk/core';
+import { type CompressionSpec, encodeForStorage, gzipImplementation } from '@bk/core';
 import { findExecutable } from '../../packages/test-utils/src/processes.ts';
 import { runTool } from './pgtools.ts';
 
 export interface CodecResult {
   codec: string;
   level: number;
+  /** Which library did the work (gzip: libdeflate or Node's zlib). */
+  impl: string;
   inputBytes: number;
   outputBytes: number;
   seconds: number;
@@ -35,14 +37,25 @@ export interface CodecResult {
   cli?: { command: string; mbPerCpuS: number; ratio: number };
 }
 
-export const CODECS: CompressionSpec[] = [
+type CodecRun = CompressionSpec & { gzipWith?: 'zlib' };
+
+/** gzip twice: through libdeflate (what backups use when its addon is built) and through zlib. */
+export const CODECS: CodecRun[] = [
   { codec: 'zstd', level: 1 },
   { codec: 'zstd', level: 3 },
   { codec: 'zstd', level: 6 },
   { codec: 'gzip', level: 1 },
   { codec: 'gzip', level: 6 },
+  { codec: 'gzip', level: 1, gzipWith: 'zlib' },
+  { codec: 'gzip', level: 6, gzipWith: 'zlib' },
   { codec: 'none', level: 0 },
 ];
+
+function implOf(spec: CodecRun): string {
+  if (spec.codec === 'zstd') return 'zstd-napi';
+  if (spec.codec === 'none') return '-';
+  return spec.gzipWith === 'zlib' ? 'node zlib' : gzipImplementation();
+}
 
 /** Re-slices the sample into 64 KiB chunks, as pg-copy-streams delivers them roughly. */
 function chunks(sample: Buffer[]): Buffer[] {
@@ -65,7 +78,7 @@ export async function codecTable(sample: Buffer[], log: (s: string) => void, run
     for (let i = 0; i < runs; i++) all.push(await codecRun(spec, input));
     all.sort((a, b) => a.seconds - b.seconds);
     const r = { ...all[all.length >> 1]!, samplesMbPerS: all.map((x) => x.mbPerS) };
-    log(`  ${r.codec} ${r.level}: ${r.mbPerS} MB/s (runs ${r.samplesMbPerS.join(', ')}), ${r.mbPerCpuS} MB per CPU-s, ratio ${r.ratio}`);
+    log(`  ${r.codec} ${r.level} (${r.impl}): ${r.mbPerS} MB/s (runs ${r.samplesMbPerS.join(', ')}), ${r.mbPerCpuS} MB per CPU-s, ratio ${r.ratio}`);
     results.push(r);
   }
   await cliReference(input, results, log);
@@ -78,6 +91,7 @@ async function cliReference(input: Buffer[], results: CodecResult[], log: (s: st
   try {
     await writeFile(file, input);
     for (const r of results) {
+      if (r.impl === 'node zlib') continue; // the CLI row is given once per level
       const bin = r.codec === 'zstd' ? findExecutable('zstd') : r.codec === 'gzip' ? findExecutable('gzip') : undefined;
       if (!bin) continue;
       const args = r.codec === 'zstd' ? [`-${r.level}`, '-T1', '-q', '-c', file] : [`-${r.level}`, '-c', file];
@@ -96,7 +110,7 @@ async function cliReference(input: Buffer[], results: CodecResult[], log: (s: st
   }
 }
 
-async function codecRun(spec: CompressionSpec, input: Buffer[]): Promise<CodecResult> {
+async function codecRun(spec: CodecRun, input: Buffer[]): Promise<CodecResult> {
   const inputBytes = input.reduce((a, b) => a + b.length, 0);
   let outputBytes = 0;
   const sink = new Writable({
@@ -108,7 +122,10 @@ async function codecRun(spec: CompressionSpec, input: Buffer[]): Promise<CodecRe
   });
   const u0 = process.cpuUsage();
   const t0 = performance.now();
-  const enc = encodeForStorage(Readable.from(input, { objectMode: false }), { compression: spec });
+  const enc = encodeForStorage(Readable.from(input, { objectMode: false }), {
+    compression: { codec: spec.codec, level: spec.level },
+    ...(spec.gzipWith ? { gzipWith: spec.gzipWith } : {}),
+  });
   await pipeline(enc.stream, sink);
   const seconds = (performance.now() - t0) / 1000;
   const u = process.cpuUsage(u0);
@@ -118,6 +135,7 @@ async function codecRun(spec: CompressionSpec, input: Buffer[]): Promise<CodecRe
   return {
     codec: spec.codec,
     level: spec.level,
+    impl: implOf(spec),
     inputBytes,
     outputBytes,
     seconds: round(seconds, 3),

@@ -2,6 +2,7 @@ import type { Transform } from 'node:stream';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
 import { DecompressStream } from 'zstd-napi';
 import { type Codec, DEFAULT_LEVEL, LEVEL_RANGES } from '../config/schema.ts';
+import { libdeflateGzip } from './gzip.ts';
 import { ZstdCompressStream } from './zstd.ts';
 
 export interface CompressionSpec {
@@ -28,8 +29,11 @@ export function resolveCompression(codec: Codec, level?: number): CompressionSpe
   return { codec, level: lvl };
 }
 
-/** A compressing Transform, or undefined for `none` (no stage at all, no copy). */
-export function compressor(spec: CompressionSpec): Transform | undefined {
+/**
+ * A compressing Transform, or undefined for `none` (no stage at all, no copy).
+ * `gzipWith: 'zlib'` forces Node's zlib for gzip (the benchmark compares the two).
+ */
+export function compressor(spec: CompressionSpec, opts: { gzipWith?: 'zlib' } = {}): Transform | undefined {
   switch (spec.codec) {
     case 'zstd':
       // The frame checksum makes `zstd -d` and our reader detect corruption on their own,
@@ -37,7 +41,8 @@ export function compressor(spec: CompressionSpec): Transform | undefined {
       // ZstdCompressStream): zstd-napi's CompressStream holds 4x its output in memory.
       return new ZstdCompressStream({ level: spec.level, checksum: true });
     case 'gzip':
-      return createGzip({ level: spec.level, chunkSize: 64 * 1024 });
+      // libdeflate where its addon is built (faster, smaller, see gzip.ts); zlib otherwise.
+      return (opts.gzipWith === 'zlib' ? undefined : libdeflateGzip(spec.level)) ?? createGzip({ level: spec.level, chunkSize: 64 * 1024 });
     case 'none':
       return undefined;
   }

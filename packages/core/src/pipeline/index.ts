@@ -5,6 +5,7 @@ import { ByteCounter, HashCounter, IntegrityError, RowCounter, VerifyingHashStre
 import { DecryptStream, EncryptStream } from './crypto.ts';
 
 export * from './codec.ts';
+export { GZIP_BLOCK_BYTES, gzipImplementation, LibdeflateGzipStream } from './gzip.ts';
 export * from './counting.ts';
 export * from './crypto.ts';
 
@@ -29,6 +30,8 @@ export interface EncodeOptions {
    * own (COPY's command tag) turns it off to save a scan of every byte; `rows` is then 0.
    */
   countRows?: boolean;
+  /** Forces Node's zlib for gzip instead of libdeflate (for the benchmark's comparison). */
+  gzipWith?: 'zlib';
 }
 
 /**
@@ -44,7 +47,7 @@ export function encodeForStorage(
   const rows = opts.countRows === false ? new ByteCounter() : new RowCounter();
   const hash = new HashCounter();
   const stages: Transform[] = [rows];
-  const comp = compressor(opts.compression);
+  const comp = compressor(opts.compression, opts.gzipWith ? { gzipWith: opts.gzipWith } : {});
   if (comp) stages.push(comp);
   if (opts.dataKey) stages.push(new EncryptStream(opts.dataKey));
   stages.push(hash);

@@ -1,0 +1,134 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { gunzipSync } from 'node:zlib';
+import { loadLibdeflate } from '@bk/libdeflate';
+import { describe, expect, it } from 'vitest';
+import { compressor, decompressor } from './codec.ts';
+import { GZIP_BLOCK_BYTES, LibdeflateGzipStream } from './gzip.ts';
+
+async function collect(s: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of s) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** COPY-like text with some randomness, so blocks do not compress to nothing. */
+function copyText(bytes: number): Buffer {
+  const parts: string[] = [];
+  let n = 0;
+  for (let i = 0; n < bytes; i++) {
+    const line = `${i}\tSYM${i % 500}\t${(1000 + Math.random() * 5).toFixed(4)}\t\\N\n`;
+    parts.push(line);
+    n += line.length;
+  }
+  return Buffer.from(parts.join('')).subarray(0, bytes);
+}
+
+/** Feeds `raw` in pieces of the given sizes (cycled). */
+function pieces(raw: Buffer, sizes: number[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (let off = 0, i = 0; off < raw.length; i++) {
+    const n = sizes[i % sizes.length] ?? 1;
+    out.push(raw.subarray(off, off + n));
+    off += n;
+  }
+  return out;
+}
+
+async function gzipWithLibdeflate(raw: Buffer, sizes: number[], level = 6, blockBytes = GZIP_BLOCK_BYTES) {
+  const { binding } = loadLibdeflate();
+  if (!binding) throw new Error('libdeflate binding not built');
+  return collect(Readable.from(pieces(raw, sizes)).pipe(new LibdeflateGzipStream(binding, level, blockBytes)));
+}
+
+describe('libdeflate gzip stream', () => {
+  // CI installs libdeflate-dev before npm ci: a silent fallback to zlib there would hide a
+  // broken build (and the benchmark's figures depend on it).
+  it('is built and chosen for gzip', () => {
+    expect(loadLibdeflate().reason).toBeUndefined();
+    expect(compressor({ codec: 'gzip', level: 6 })).toBeInstanceOf(LibdeflateGzipStream);
+  });
+
+  for (const size of [0, 1, GZIP_BLOCK_BYTES - 1, GZIP_BLOCK_BYTES, GZIP_BLOCK_BYTES + 1, 3 * GZIP_BLOCK_BYTES + 12345]) {
+    it(`round-trips ${size} bytes through gunzip, Node's gunzip stream and the gzip command`, async () => {
+      const raw = copyText(size);
+      const gz = await gzipWithLibdeflate(raw, [1, 7, 4096, 65536, 300_000]);
+      expect(gunzipSync(gz).equals(raw)).toBe(true);
+      const dec = decompressor('gzip');
+      if (!dec) throw new Error('no gzip decompressor');
+      expect((await collect(Readable.from([gz]).pipe(dec))).equals(raw)).toBe(true);
+      expect(execFileSync('gzip', ['-d', '-c'], { input: gz, maxBuffer: 64 << 20 }).equals(raw)).toBe(true);
+    });
+  }
+
+  it('writes one gzip member per block, each valid on its own', async () => {
+    const raw = copyText(5 * 1000 + 17);
+    const gz = await gzipWithLibdeflate(raw, [333], 6, 1000);
+    // Members start with the gzip magic and method bytes; six blocks of input -> six members.
+    let members = 0;
+    for (let i = gz.indexOf(Buffer.from([0x1f, 0x8b, 8])); i >= 0; i = gz.indexOf(Buffer.from([0x1f, 0x8b, 8]), i + 1)) members++;
+    expect(members).toBeGreaterThanOrEqual(6);
+    expect(gunzipSync(gz).equals(raw)).toBe(true);
+  });
+
+  it('honours the level: 1 is larger than 9 on the same text', async () => {
+    const raw = copyText(2 * GZIP_BLOCK_BYTES);
+    const fast = await gzipWithLibdeflate(raw, [65536], 1);
+    const best = await gzipWithLibdeflate(raw, [65536], 9);
+    expect(fast.length).toBeGreaterThan(best.length);
+    expect(gunzipSync(fast).equals(raw) && gunzipSync(best).equals(raw)).toBe(true);
+  });
+
+  it('keeps memory bounded: output flows while input is still being written', async () => {
+    const { binding } = loadLibdeflate();
+    if (!binding) throw new Error('libdeflate binding not built');
+    const block = copyText(GZIP_BLOCK_BYTES);
+    const total = 64; // blocks: 16 MiB of input
+    let outBytes = 0;
+    let outBeforeLastInput = 0;
+    let fed = 0;
+    const source = new Readable({
+      read() {
+        if (fed === total) {
+          outBeforeLastInput = outBytes;
+          this.push(null);
+          return;
+        }
+        fed++;
+        this.push(block);
+      },
+    });
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        outBytes += chunk.length;
+        done();
+      },
+    });
+    await pipeline(source, new LibdeflateGzipStream(binding, 6), sink);
+    // A stream that held everything until the end would have written nothing before then.
+    expect(outBeforeLastInput).toBeGreaterThan(outBytes * 0.8);
+  });
+
+  it('fails cleanly when destroyed while a block is being compressed', async () => {
+    const { binding } = loadLibdeflate();
+    if (!binding) throw new Error('libdeflate binding not built');
+    const s = new LibdeflateGzipStream(binding, 6, 1024);
+    const errors: Error[] = [];
+    s.on('error', (e) => errors.push(e));
+    s.write(randomBytes(4096));
+    s.destroy(new Error('cancelled'));
+    // The thread pool finishes the block after the destroy: its output must go nowhere and
+    // no second error may follow.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.destroyed).toBe(true);
+    expect(errors.map((e) => e.message)).toEqual(['cancelled']);
+  });
+
+  it('rejects a level outside libdeflate range with RangeError', () => {
+    const { binding } = loadLibdeflate();
+    if (!binding) throw new Error('libdeflate binding not built');
+    expect(() => binding.createCompressor(13)).toThrow(RangeError);
+  });
+});
