@@ -12,7 +12,7 @@ export interface BackupRecord {
   type: BackupType;
   status: BackupStatus;
   scope: { databases?: string[]; tables?: string[] };
-  compression: { codec: 'zstd' | 'gzip' | 'none'; level: number };
+  compression: { codec: 'zstd' | 'gzip' | 'none'; level: number; memberBytes?: number };
   encryption: { keyId: string; wrappedDataKey: string } | null;
   storagePrefix: string;
   manifestKey: string | null;
@@ -54,7 +54,7 @@ export interface BackupObjectRecord {
   rawBytes: number | null;
   bytes: number | null;
   sha256: string | null;
-  compression: { codec: 'zstd' | 'gzip' | 'none'; level: number };
+  compression: { codec: 'zstd' | 'gzip' | 'none'; level: number; memberBytes?: number };
   encrypted: boolean;
   attempts: number;
   error: string | null;
@@ -295,11 +295,13 @@ export async function markObjectSucceeded(
     sha256: string;
     members?: { table: string; rows: number; newRows?: number }[];
     storedKey?: string;
+    /** As the object was written (gzip by libdeflate adds memberBytes); the planned one stays otherwise. */
+    compression?: { codec: 'zstd' | 'gzip' | 'none'; level: number; memberBytes?: number };
   },
 ): Promise<void> {
   await db.query(
     `UPDATE backup_objects SET status = 'succeeded', rows = $3, raw_bytes = $4, bytes = $5, sha256 = $6, members = $7,
-            stored_key = $8, finished_at = now(), error = NULL
+            stored_key = $8, compression = COALESCE($9::jsonb, compression), finished_at = now(), error = NULL
      WHERE backup_id = $1 AND key = $2 AND EXISTS (SELECT 1 FROM backups WHERE id = $1 AND status = 'running')`,
     [
       backupId,
@@ -310,6 +312,7 @@ export async function markObjectSucceeded(
       s.sha256,
       s.members ? JSON.stringify(s.members) : null,
       s.storedKey && s.storedKey !== key ? s.storedKey : null,
+      s.compression ? JSON.stringify(s.compression) : null,
     ],
   );
 }

@@ -9,7 +9,9 @@ import { codecSchema } from './config/schema.ts';
 export const MANIFEST_FORMAT = 'bk-backup-manifest';
 export const MANIFEST_VERSION = 1;
 
-const compressionSchema = z.object({ codec: codecSchema, level: z.number().int() });
+// memberBytes (gzip written by libdeflate): every gzip member holds at most that many bytes,
+// which lets a reader decompress member by member; readers that ignore it read plain gzip.
+const compressionSchema = z.object({ codec: codecSchema, level: z.number().int(), memberBytes: z.number().int().positive().optional() });
 
 export const manifestObjectSchema = z.object({
   /** Storage key, relative to the store root. */

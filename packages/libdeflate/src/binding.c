@@ -1,5 +1,5 @@
 /*
- * N-API binding for libdeflate's whole-buffer gzip compressor (the system library, Debian
+ * N-API binding for libdeflate's whole-buffer gzip compressor and decompressor (the system library, Debian
  * package libdeflate-dev). Each call compresses one block into one complete gzip member on
  * the libuv thread pool, so the JavaScript thread keeps parsing COPY data meanwhile; the
  * stream in packages/core/src/pipeline/gzip.ts concatenates the members (valid gzip: gunzip,
@@ -189,11 +189,161 @@ static napi_value gzip_compress_sync(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* ---- decompression ------------------------------------------------------------------ */
+
+typedef struct {
+  struct libdeflate_decompressor *decompressor;
+} Decompressor;
+
+static void free_decompressor(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  Decompressor *d = data;
+  if (d->decompressor) libdeflate_free_decompressor(d->decompressor);
+  free(d);
+}
+
+/* createDecompressor(): External */
+static napi_value create_decompressor(napi_env env, napi_callback_info info) {
+  (void)info;
+  Decompressor *d = calloc(1, sizeof(Decompressor));
+  if (!d) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  d->decompressor = libdeflate_alloc_decompressor();
+  if (!d->decompressor) {
+    free(d);
+    napi_throw_error(env, NULL, "libdeflate_alloc_decompressor failed");
+    return NULL;
+  }
+  napi_value external;
+  if (napi_create_external(env, d, free_decompressor, NULL, &external) != napi_ok) {
+    free_decompressor(env, d, NULL);
+    napi_throw_error(env, NULL, "napi_create_external failed");
+    return NULL;
+  }
+  return external;
+}
+
+typedef struct {
+  napi_async_work work;
+  napi_ref callback, input_ref, output_ref, decompressor_ref;
+  Decompressor *decompressor;
+  const uint8_t *input;
+  size_t input_len;
+  uint8_t *output;
+  size_t output_len;
+  size_t member_bytes, max_member_in;
+  bool final;
+  size_t consumed, produced;
+  enum libdeflate_result result;
+} GunzipJob;
+
+/*
+ * Whole gzip members, one after the other, while there is room in the output for one more
+ * member of `member_bytes` and the input left holds at least `max_member_in` bytes (so a
+ * member is never cut off by the end of the buffer), or, when `final`, until the input is
+ * used up: then a truncated last member is an error, as is anything after the last member.
+ */
+static void gunzip_execute(napi_env env, void *data) {
+  (void)env;
+  GunzipJob *job = data;
+  job->result = LIBDEFLATE_SUCCESS;
+  while (job->consumed < job->input_len) {
+    size_t in_left = job->input_len - job->consumed;
+    size_t out_left = job->output_len - job->produced;
+    if (!job->final && in_left < job->max_member_in) break;
+    if (out_left < job->member_bytes) break;
+    size_t in_used = 0, out_used = 0;
+    job->result = libdeflate_gzip_decompress_ex(job->decompressor->decompressor, job->input + job->consumed, in_left,
+                                                job->output + job->produced, out_left, &in_used, &out_used);
+    if (job->result != LIBDEFLATE_SUCCESS) return;
+    job->consumed += in_used;
+    job->produced += out_used;
+  }
+}
+
+static void gunzip_complete(napi_env env, napi_status status, void *data) {
+  GunzipJob *job = data;
+  napi_value callback, global, argv[3], undefined;
+  napi_get_reference_value(env, job->callback, &callback);
+  napi_get_global(env, &global);
+  napi_get_undefined(env, &undefined);
+  if (status != napi_ok || job->result != LIBDEFLATE_SUCCESS) {
+    napi_value msg;
+    const char *text = status != napi_ok                                    ? "libdeflate: work was cancelled"
+                       : job->result == LIBDEFLATE_INSUFFICIENT_SPACE ? "gzip member larger than its recorded size"
+                                                                          : "invalid or truncated gzip data";
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &argv[0]);
+    argv[1] = undefined;
+    argv[2] = undefined;
+  } else {
+    argv[0] = undefined;
+    napi_create_double(env, (double)job->consumed, &argv[1]);
+    napi_create_double(env, (double)job->produced, &argv[2]);
+  }
+  napi_delete_reference(env, job->input_ref);
+  napi_delete_reference(env, job->output_ref);
+  napi_delete_reference(env, job->decompressor_ref);
+  napi_delete_reference(env, job->callback);
+  napi_delete_async_work(env, job->work);
+  free(job);
+  napi_call_function(env, global, callback, 3, argv, NULL);
+}
+
+/* gunzipMembers(decompressor, input, output, memberBytes, maxMemberIn, final, callback(err, consumed, produced)) */
+static napi_value gunzip_members(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Decompressor *d;
+  bool in_buf = false, out_buf = false, final = false;
+  double member_bytes = 0, max_member_in = 0;
+  napi_valuetype cb_type = napi_undefined;
+  if (argc < 7 || napi_get_value_external(env, argv[0], (void **)&d) != napi_ok ||
+      napi_is_buffer(env, argv[1], &in_buf) != napi_ok || !in_buf || napi_is_buffer(env, argv[2], &out_buf) != napi_ok ||
+      !out_buf || napi_get_value_double(env, argv[3], &member_bytes) != napi_ok || member_bytes < 1 ||
+      napi_get_value_double(env, argv[4], &max_member_in) != napi_ok || max_member_in < 1 ||
+      napi_get_value_bool(env, argv[5], &final) != napi_ok || napi_typeof(env, argv[6], &cb_type) != napi_ok ||
+      cb_type != napi_function) {
+    napi_throw_type_error(env, NULL,
+                          "gunzipMembers(decompressor, input, output, memberBytes, maxMemberIn, final, callback)");
+    return NULL;
+  }
+  GunzipJob *job = calloc(1, sizeof(GunzipJob));
+  if (!job) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  void *input, *output;
+  napi_value name;
+  job->decompressor = d;
+  job->member_bytes = (size_t)member_bytes;
+  job->max_member_in = (size_t)max_member_in;
+  job->final = final;
+  CHECK(env, napi_get_buffer_info(env, argv[1], &input, &job->input_len));
+  CHECK(env, napi_get_buffer_info(env, argv[2], &output, &job->output_len));
+  job->input = input;
+  job->output = output;
+  CHECK(env, napi_create_reference(env, argv[0], 1, &job->decompressor_ref));
+  CHECK(env, napi_create_reference(env, argv[1], 1, &job->input_ref));
+  CHECK(env, napi_create_reference(env, argv[2], 1, &job->output_ref));
+  CHECK(env, napi_create_reference(env, argv[6], 1, &job->callback));
+  CHECK(env, napi_create_string_utf8(env, "libdeflate.gunzip", NAPI_AUTO_LENGTH, &name));
+  CHECK(env, napi_create_async_work(env, NULL, name, gunzip_execute, gunzip_complete, job, &job->work));
+  CHECK(env, napi_queue_async_work(env, job->work));
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"createCompressor", NULL, create_compressor, NULL, NULL, NULL, napi_default, NULL},
       {"gzipCompress", NULL, gzip_compress, NULL, NULL, NULL, napi_default, NULL},
       {"gzipCompressSync", NULL, gzip_compress_sync, NULL, NULL, NULL, napi_default, NULL},
+      {"createDecompressor", NULL, create_decompressor, NULL, NULL, NULL, napi_default, NULL},
+      {"gunzipMembers", NULL, gunzip_members, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

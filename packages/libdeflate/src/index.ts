@@ -7,7 +7,25 @@ export interface LibdeflateBinding {
   /** One whole gzip member of `input`, compressed on the libuv thread pool. */
   gzipCompress(compressor: LibdeflateCompressor, input: Buffer, done: (err: Error | undefined, out: Buffer) => void): void;
   gzipCompressSync(compressor: LibdeflateCompressor, input: Buffer): Buffer;
+  createDecompressor(): LibdeflateDecompressor;
+  /**
+   * Whole gzip members of `input` into `output`, on the thread pool, while `output` has room
+   * for one more member of `memberBytes` and (unless `final`) at least `maxMemberIn` input
+   * bytes are left. With `final`, the input must end exactly after a member.
+   */
+  gunzipMembers(
+    decompressor: LibdeflateDecompressor,
+    input: Buffer,
+    output: Buffer,
+    memberBytes: number,
+    maxMemberIn: number,
+    final: boolean,
+    done: (err: Error | undefined, consumed: number, produced: number) => void,
+  ): void;
 }
+
+/** Opaque handle (a N-API external). */
+export type LibdeflateDecompressor = { readonly __brand: 'LibdeflateDecompressor' };
 
 /** Opaque handle (a N-API external). */
 export type LibdeflateCompressor = { readonly __brand: 'LibdeflateCompressor' };

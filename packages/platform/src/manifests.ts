@@ -41,6 +41,7 @@ export async function openObject(
   const stored = await platform.store.get(obj.key, signal ? { signal } : {});
   return decodeFromStorage(stored, {
     codec: obj.compression.codec,
+    memberBytes: obj.compression.memberBytes,
     expected: { sha256: obj.sha256, bytes: obj.bytes },
     ...(obj.encrypted && dataKey ? { dataKey } : {}),
     label: obj.key,

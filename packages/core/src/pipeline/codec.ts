@@ -2,12 +2,23 @@ import type { Transform } from 'node:stream';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
 import { DecompressStream } from 'zstd-napi';
 import { type Codec, DEFAULT_LEVEL, LEVEL_RANGES } from '../config/schema.ts';
-import { libdeflateGzip } from './gzip.ts';
+import { LibdeflateGzipStream, libdeflateGunzip, libdeflateGzip } from './gzip.ts';
 import { ZstdCompressStream } from './zstd.ts';
 
 export interface CompressionSpec {
   codec: Codec;
   level: number;
+  /**
+   * gzip only, recorded by the writer: every gzip member holds at most this many bytes
+   * (LibdeflateGzipStream). Lets a reader use libdeflate; absent, any gzip is read by zlib.
+   */
+  memberBytes?: number;
+}
+
+/** The spec as a stream actually wrote it: with `memberBytes` when libdeflate wrote the gzip. */
+export function effectiveCompression(spec: CompressionSpec, stage: Transform | undefined): CompressionSpec {
+  const { memberBytes: _ignored, ...plain } = spec;
+  return stage instanceof LibdeflateGzipStream ? { ...plain, memberBytes: stage.blockBytes } : plain;
 }
 
 /** The file-name suffix that tells a person (and `zstd -d`/`gunzip`) how to read an object. */
@@ -48,11 +59,16 @@ export function compressor(spec: CompressionSpec, opts: { gzipWith?: 'zlib' } = 
   }
 }
 
-export function decompressor(codec: Codec): Transform | undefined {
+/** `memberBytes`: the object's recorded gzip member size, if any (libdeflate reads it then). */
+export function decompressor(codec: Codec, opts: { memberBytes?: number | undefined } = {}): Transform | undefined {
   switch (codec) {
     case 'zstd':
       return new DecompressStream();
     case 'gzip':
+      if (opts.memberBytes !== undefined) {
+        const fast = libdeflateGunzip(opts.memberBytes);
+        if (fast) return fast;
+      }
       // Concatenated gzip members are valid gzip (gunzip reads them all); accept them too.
       return createGunzip({ chunkSize: 64 * 1024, finishFlush: zlibConstants.Z_SYNC_FLUSH });
     case 'none':

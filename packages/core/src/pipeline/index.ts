@@ -1,6 +1,6 @@
 import { PassThrough, type Readable, type Transform, pipeline } from 'node:stream';
 import type { Codec } from '../config/schema.ts';
-import { type CompressionSpec, compressor, decompressor } from './codec.ts';
+import { type CompressionSpec, compressor, decompressor, effectiveCompression } from './codec.ts';
 import { ByteCounter, HashCounter, IntegrityError, RowCounter, VerifyingHashStream } from './counting.ts';
 import { DecryptStream, EncryptStream } from './crypto.ts';
 
@@ -19,6 +19,8 @@ export interface EncodedStats {
   bytes: number;
   /** SHA-256 of the stored bytes, so anyone can check an object without keys. */
   sha256: string;
+  /** How the object was compressed, as the manifest must record it (gzip: with memberBytes when libdeflate wrote it). */
+  compression: CompressionSpec;
 }
 
 export interface EncodeOptions {
@@ -64,7 +66,7 @@ export function encodeForStorage(
     /** Final figures: only once the stream has ended (the digest can be taken once). */
     stats: () => {
       if (!ended) throw new Error('encodeForStorage: stats() read before the stream ended');
-      return { rows: rows.rows, rawBytes: rows.bytes, bytes: hash.bytes, sha256: hash.sha256() };
+      return { rows: rows.rows, rawBytes: rows.bytes, bytes: hash.bytes, sha256: hash.sha256(), compression: effectiveCompression(opts.compression, comp) };
     },
     /** Live progress, safe at any time. */
     rawBytesSoFar: () => rows.bytes,
@@ -73,6 +75,8 @@ export function encodeForStorage(
 
 export interface DecodeOptions {
   codec: Codec;
+  /** gzip: the object's recorded member size (CompressionSpec.memberBytes), if any. */
+  memberBytes?: number | undefined;
   expected: { sha256: string; bytes: number };
   dataKey?: Buffer;
   /** For error messages: which object this is. */
@@ -88,7 +92,7 @@ export function decodeFromStorage(stored: Readable, opts: DecodeOptions): { stre
   const counter = new RowCounter();
   const stages: Transform[] = [new VerifyingHashStream(opts.expected, opts.label)];
   if (opts.dataKey) stages.push(new DecryptStream(opts.dataKey, opts.label));
-  const dec = decompressor(opts.codec);
+  const dec = decompressor(opts.codec, { memberBytes: opts.memberBytes });
   if (dec) stages.push(dec);
   stages.push(counter);
   const out = new PassThrough({ highWaterMark: 256 * 1024 });
