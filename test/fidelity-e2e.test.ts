@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { buildApp } from '@bk/api';
-import { createLogger, displayName, loadConfig, parseManifest } from '@bk/core';
+import { GZIP_BLOCK_BYTES, createLogger, displayName, loadConfig, parseManifest } from '@bk/core';
 import { createPlatform } from '@bk/platform';
 import { compareDatabases } from '@bk/postgres';
 import { parse, stringify } from 'yaml';
@@ -76,6 +76,12 @@ describe('fidelity through the platform (file storage, gzip, AES-256-GCM)', () =
     const target = new URL(sourceUrl);
     target.pathname = '/fid_restored';
     expect(await compareDatabases(sourceUrl, target.toString())).toEqual([]);
+    // Every object was written by libdeflate and says so, so the restore just read them
+    // member by member with libdeflate too (decompressor() picks it from memberBytes).
+    const manifest = parseManifest((await readAll(`backups/pg-main/${backupId}/manifest.json`)).toString(), 'test');
+    expect(new Set(manifest.objects.map((o) => JSON.stringify(o.compression)))).toEqual(
+      new Set([JSON.stringify({ codec: 'gzip', level: 6, memberBytes: GZIP_BLOCK_BYTES })]),
+    );
     // The load jobs did build the indexes and keys early (earlyIndexMiB: 0).
     const loads = (await stack.platform.queues.queues.restore.getJobs(['completed'])).filter(
       (j) => (j.data as { restoreId: string }).restoreId === r.json().id,
