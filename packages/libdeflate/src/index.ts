@@ -6,7 +6,6 @@ export interface LibdeflateBinding {
   createCompressor(level: number): LibdeflateCompressor;
   /** One whole gzip member of `input`, compressed on the libuv thread pool. */
   gzipCompress(compressor: LibdeflateCompressor, input: Buffer, done: (err: Error | undefined, out: Buffer) => void): void;
-  gzipCompressSync(compressor: LibdeflateCompressor, input: Buffer): Buffer;
   createDecompressor(): LibdeflateDecompressor;
   /**
    * Whole gzip members of `input` into `output`, on the thread pool, while `output` has room
