@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type App, buildApp } from '@bk/api';
 import { type Config, backupPrefix, createLogger, jobIds, loadConfig } from '@bk/core';
 import { type Platform, createPlatform } from '@bk/platform';
+import { WORKER_NODE_FLAGS } from '../../apps/worker/src/node-flags.ts';
 import { stringify } from 'yaml';
 import { onCleanup } from './cleanup.ts';
 import { resetPeakRss, statusMiB } from './proc.ts';
@@ -145,7 +146,7 @@ export async function spawnWorker(stack: Stack, label: string, queues: string[],
   const configPath = join(stack.dir, 'backup.config.yaml');
   const logPath = join(stack.dir, `worker-${label}-${Date.now()}.log`);
   const out = createWriteStream(logPath);
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'apps/worker/src/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...nodeArgs, '--import', 'tsx', 'apps/worker/src/main.ts'], {
     cwd: process.cwd(),
     env: { ...process.env, ...stack.env, BACKUP_CONFIG: configPath, WORKER_QUEUES: queues.join(','), LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
