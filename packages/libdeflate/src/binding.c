@@ -137,9 +137,13 @@ static void gzip_complete(napi_env env, napi_status status, void *data) {
     argv[0] = error_value(env, "libdeflate: output did not fit its bound");
   } else {
     /* A copy at the exact size: the bound is larger than the output, and holding the
-       malloc'd block alive through an external buffer would keep that slack. */
+       malloc'd block alive through an external buffer would keep that slack. A failed copy
+       must be an error: a missing member would still leave valid gzip behind. */
     void *copy;
-    napi_create_buffer_copy(env, job->output_len, job->output, &copy, &argv[1]);
+    if (napi_create_buffer_copy(env, job->output_len, job->output, &copy, &argv[1]) != napi_ok) {
+      napi_get_undefined(env, &argv[1]);
+      argv[0] = error_value(env, "libdeflate: could not allocate the output buffer");
+    }
   }
   free(job->output);
   finish_call(env, &job->call, job, 2, argv);
@@ -174,6 +178,9 @@ static napi_value gzip_compress(napi_env env, napi_callback_info info) {
 }
 
 /* ---- decompression -------------------------------------------------------------------- */
+
+/* Upper bound for sizes passed in as doubles (also rejects NaN through the comparisons). */
+#define MAX_SIZE ((double)(1u << 30))
 
 static void free_decompressor(napi_env env, void *data, void *hint) {
   (void)env;
@@ -222,8 +229,9 @@ static void gunzip_execute(napi_env env, void *data) {
     if (!job->final && in_left < job->max_member_in) break;
     if (out_left < job->member_bytes) break;
     size_t in_used = 0, out_used = 0;
+    /* Room for exactly one recorded member: a larger member is refused wherever it falls. */
     job->result = libdeflate_gzip_decompress_ex(job->decompressor, job->input + job->consumed, in_left,
-                                                job->output + job->produced, out_left, &in_used, &out_used);
+                                                job->output + job->produced, job->member_bytes, &in_used, &out_used);
     if (job->result != LIBDEFLATE_SUCCESS) return;
     job->consumed += in_used;
     job->produced += out_used;
@@ -239,7 +247,7 @@ static void gunzip_complete(napi_env env, napi_status status, void *data) {
   if (status != napi_ok) {
     argv[0] = error_value(env, "libdeflate: work was cancelled");
   } else if (job->result == LIBDEFLATE_INSUFFICIENT_SPACE) {
-    argv[0] = error_value(env, "gzip member larger than its recorded size");
+    argv[0] = error_value(env, "invalid gzip data: a member truncated, corrupt or larger than its recorded size");
   } else if (job->result != LIBDEFLATE_SUCCESS) {
     argv[0] = error_value(env, "invalid or truncated gzip data");
   } else {
@@ -261,8 +269,8 @@ static napi_value gunzip_members(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 7 || napi_get_value_external(env, argv[0], &decompressor) != napi_ok ||
       napi_is_buffer(env, argv[1], &in_buf) != napi_ok || !in_buf || napi_is_buffer(env, argv[2], &out_buf) != napi_ok ||
-      !out_buf || napi_get_value_double(env, argv[3], &member_bytes) != napi_ok || member_bytes < 1 ||
-      napi_get_value_double(env, argv[4], &max_member_in) != napi_ok || max_member_in < 1 ||
+      !out_buf || napi_get_value_double(env, argv[3], &member_bytes) != napi_ok || !(member_bytes >= 1 && member_bytes <= MAX_SIZE) ||
+      napi_get_value_double(env, argv[4], &max_member_in) != napi_ok || !(max_member_in >= 1 && max_member_in <= MAX_SIZE) ||
       napi_get_value_bool(env, argv[5], &final) != napi_ok || napi_typeof(env, argv[6], &cb_type) != napi_ok ||
       cb_type != napi_function) {
     napi_throw_type_error(env, NULL,

@@ -5,7 +5,7 @@ export interface LibdeflateBinding {
   /** A compressor at `level` (0..12; 1-9 match gzip's levels in meaning). One stream owns it. */
   createCompressor(level: number): LibdeflateCompressor;
   /** One whole gzip member of `input`, compressed on the libuv thread pool. */
-  gzipCompress(compressor: LibdeflateCompressor, input: Buffer, done: (err: Error | undefined, out: Buffer) => void): void;
+  gzipCompress(compressor: LibdeflateCompressor, input: Buffer, done: (err: Error | undefined, out: Buffer | undefined) => void): void;
   createDecompressor(): LibdeflateDecompressor;
   /**
    * Whole gzip members of `input` into `output`, on the thread pool, while `output` has room
@@ -19,7 +19,7 @@ export interface LibdeflateBinding {
     memberBytes: number,
     maxMemberIn: number,
     final: boolean,
-    done: (err: Error | undefined, consumed: number, produced: number) => void,
+    done: (err: Error | undefined, consumed: number | undefined, produced: number | undefined) => void,
   ): void;
 }
 

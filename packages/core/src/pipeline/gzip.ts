@@ -39,8 +39,8 @@ export class LibdeflateGzipStream extends Transform {
     this.members += 1;
     this.inFlight = new Promise<void>((resolve, reject) => {
       this.binding.gzipCompress(this.compressor, data, (err, out) => {
-        if (err) {
-          reject(err);
+        if (err || !out) {
+          reject(err ?? new Error('libdeflate: no output'));
           return;
         }
         this.push(out);
@@ -90,19 +90,25 @@ const MEMBERS_PER_CALL = 4;
  * every member holds at most that many bytes. libdeflate then decompresses member by member
  * into buffers of a known size, about 3x less CPU than zlib's inflate (which, moreover, is
  * slower on libdeflate's output than on its own). Each member's CRC-32 and length are
- * checked; a truncated or corrupt stream, or bytes after the last member, fail the stream.
+ * checked; a member cut short, corrupt data, bytes after the last member or a member larger
+ * than `memberBytes` fail the stream. (A stream cut exactly between two members reads as a
+ * shorter valid one: decodeFromStorage's size and SHA-256 check of the stored object, and
+ * the rows check of a load, are what catch that.)
  *
  * A member is decompressed only once the input holds `maxMemberIn` bytes past its start
  * (twice `memberBytes`: more than any member of ours compresses to, deflate's worst case
  * being a few bytes per 64 KiB over the input) or the input has ended, so a member is never
- * cut by the end of a buffer. Memory: about maxMemberIn + one batch of input, and
- * MEMBERS_PER_CALL x memberBytes of output.
+ * cut by the end of a buffer. Memory: the pending input (under maxMemberIn + one batch) and
+ * the output the reader has not taken, which backpressure keeps near one batch
+ * (MEMBERS_PER_CALL x memberBytes): decompression waits whenever push() says so.
  */
 export class LibdeflateGunzipStream extends Transform {
   private readonly decompressor: LibdeflateDecompressor;
   private readonly maxMemberIn: number;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Set while decompression waits for the reader to take what was pushed. */
+  private onDemand: (() => void) | undefined;
 
   constructor(
     private readonly binding: LibdeflateBinding,
@@ -118,7 +124,7 @@ export class LibdeflateGunzipStream extends Transform {
     return new Promise((resolve, reject) => {
       this.binding.gunzipMembers(this.decompressor, input, output, this.memberBytes, this.maxMemberIn, final, (err, consumed, produced) => {
         if (err) reject(err);
-        else resolve({ consumed, produced });
+        else resolve({ consumed: consumed ?? 0, produced: produced ?? 0 });
       });
     });
   }
@@ -129,9 +135,11 @@ export class LibdeflateGunzipStream extends Transform {
     this.pending = [];
     this.pendingBytes = 0;
     while (final ? input.length > 0 : input.length >= this.maxMemberIn) {
+      if (this.destroyed) return;
       const output = Buffer.allocUnsafe(MEMBERS_PER_CALL * this.memberBytes);
       const { consumed, produced } = await this.gunzip(input, output, final);
-      if (produced > 0) this.push(output.subarray(0, produced));
+      // Highly compressible data turns 1 MiB of input into gigabytes: never run ahead of the reader.
+      if (produced > 0 && !this.push(output.subarray(0, produced))) await new Promise<void>((r) => (this.onDemand = r));
       // No progress happens only with an output too small for one member, which the
       // allocation above rules out; guard against a loop all the same.
       if (consumed === 0) throw new Error('gzip: no progress decompressing (member larger than recorded?)');
@@ -155,6 +163,21 @@ export class LibdeflateGunzipStream extends Transform {
 
   override _flush(done: TransformCallback): void {
     this.drain(true).then(() => done(), done);
+  }
+
+  override _read(size: number): void {
+    const onDemand = this.onDemand;
+    this.onDemand = undefined;
+    onDemand?.();
+    super._read(size);
+  }
+
+  override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
+    // A drain waiting for the reader ends at its next destroyed check.
+    const onDemand = this.onDemand;
+    this.onDemand = undefined;
+    onDemand?.();
+    super._destroy(err, done);
   }
 }
 
