@@ -11,7 +11,17 @@ export const MANIFEST_VERSION = 1;
 
 // memberBytes (gzip written by libdeflate): every gzip member holds at most that many bytes,
 // which lets a reader decompress member by member; readers that ignore it read plain gzip.
-const compressionSchema = z.object({ codec: codecSchema, level: z.number().int(), memberBytes: z.number().int().positive().optional() });
+// Capped at 1 GiB, as the binding that reads it is: a larger value is a bad manifest, not corrupt data.
+const compressionSchema = z.object({
+  codec: codecSchema,
+  level: z.number().int(),
+  memberBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 30)
+    .optional(),
+});
 
 export const manifestObjectSchema = z.object({
   /** Storage key, relative to the store root. */
