@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
@@ -9,12 +10,6 @@ import { compressor, decompressor } from './codec.ts';
 import { GZIP_BLOCK_BYTES, LibdeflateGunzipStream, LibdeflateGzipStream } from './gzip.ts';
 import { decodeFromStorage, encodeForStorage } from './index.ts';
 import { IntegrityError } from './counting.ts';
-
-async function collect(s: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of s) parts.push(c as Buffer);
-  return Buffer.concat(parts);
-}
 
 /** COPY-like text with some randomness, so blocks do not compress to nothing. */
 function copyText(bytes: number): Buffer {
@@ -42,7 +37,7 @@ function pieces(raw: Buffer, sizes: number[]): Buffer[] {
 async function gzipWithLibdeflate(raw: Buffer, sizes: number[], level = 6, blockBytes = GZIP_BLOCK_BYTES) {
   const { binding } = loadLibdeflate();
   if (!binding) throw new Error('libdeflate binding not built');
-  return collect(Readable.from(pieces(raw, sizes)).pipe(new LibdeflateGzipStream(binding, level, blockBytes)));
+  return buffer(Readable.from(pieces(raw, sizes)).pipe(new LibdeflateGzipStream(binding, level, blockBytes)));
 }
 
 describe('libdeflate gzip stream', () => {
@@ -60,7 +55,7 @@ describe('libdeflate gzip stream', () => {
       expect(gunzipSync(gz).equals(raw)).toBe(true);
       const dec = decompressor('gzip');
       if (!dec) throw new Error('no gzip decompressor');
-      expect((await collect(Readable.from([gz]).pipe(dec))).equals(raw)).toBe(true);
+      expect((await buffer(Readable.from([gz]).pipe(dec))).equals(raw)).toBe(true);
       expect(execFileSync('gzip', ['-d', '-c'], { input: gz, maxBuffer: 64 << 20 }).equals(raw)).toBe(true);
     });
   }
@@ -138,7 +133,7 @@ describe('libdeflate gzip stream', () => {
 async function gunzipWithLibdeflate(gz: Buffer, sizes: number[], memberBytes = GZIP_BLOCK_BYTES): Promise<Buffer> {
   const { binding } = loadLibdeflate();
   if (!binding) throw new Error('libdeflate binding not built');
-  return collect(Readable.from(pieces(gz, sizes)).pipe(new LibdeflateGunzipStream(binding, memberBytes)));
+  return buffer(Readable.from(pieces(gz, sizes)).pipe(new LibdeflateGunzipStream(binding, memberBytes)));
 }
 
 describe('libdeflate gunzip stream (objects that record memberBytes)', () => {
@@ -207,15 +202,15 @@ describe('libdeflate gunzip stream (objects that record memberBytes)', () => {
   it('is used end to end: the manifest records memberBytes, the reader honours it, old objects still read', async () => {
     const raw = copyText(2 * GZIP_BLOCK_BYTES + 3);
     const enc = encodeForStorage(Readable.from([raw]), { compression: { codec: 'gzip', level: 6 } });
-    const stored = await collect(enc.stream);
+    const stored = await buffer(enc.stream);
     const stats = enc.stats();
     expect(stats.compression).toEqual({ codec: 'gzip', level: 6, memberBytes: GZIP_BLOCK_BYTES });
     const decode = (bytes: Buffer, sha256: string, memberBytes?: number) =>
-      collect(decodeFromStorage(Readable.from([bytes]), { codec: 'gzip', memberBytes, expected: { sha256, bytes: bytes.length }, label: 'obj' }).stream);
+      buffer(decodeFromStorage(Readable.from([bytes]), { codec: 'gzip', memberBytes, expected: { sha256, bytes: bytes.length }, label: 'obj' }).stream);
     expect((await decode(stored, stats.sha256, GZIP_BLOCK_BYTES)).equals(raw)).toBe(true);
     // Written by zlib (a worker without the addon, or before it existed): no memberBytes.
     const old = encodeForStorage(Readable.from([raw]), { compression: { codec: 'gzip', level: 6 }, gzipWith: 'zlib' });
-    const oldStored = await collect(old.stream);
+    const oldStored = await buffer(old.stream);
     expect(old.stats().compression).toEqual({ codec: 'gzip', level: 6 });
     expect((await decode(oldStored, old.stats().sha256)).equals(raw)).toBe(true);
     // Corruption that keeps the SHA-256 check out of the way (expected hash of the bad bytes)

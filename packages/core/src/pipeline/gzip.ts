@@ -165,18 +165,21 @@ export class LibdeflateGunzipStream extends Transform {
     this.drain(true).then(() => done(), done);
   }
 
-  override _read(size: number): void {
+  /** Lets a drain waiting for the reader go on. */
+  private wake(): void {
     const onDemand = this.onDemand;
     this.onDemand = undefined;
     onDemand?.();
+  }
+
+  override _read(size: number): void {
+    this.wake();
     super._read(size);
   }
 
   override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
     // A drain waiting for the reader ends at its next destroyed check.
-    const onDemand = this.onDemand;
-    this.onDemand = undefined;
-    onDemand?.();
+    this.wake();
     super._destroy(err, done);
   }
 }

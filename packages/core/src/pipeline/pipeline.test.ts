@@ -1,17 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { buffer } from 'node:stream/consumers';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Codec } from '../config/schema.ts';
 import { IntegrityError } from './counting.ts';
 import { DecryptStream, EncryptStream, newDataKey, unwrapDataKey, wrapDataKey } from './crypto.ts';
 import { decodeFromStorage, encodeForStorage, resolveCompression } from './index.ts';
-
-async function collect(s: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of s) parts.push(c as Buffer);
-  return Buffer.concat(parts);
-}
 
 function copyText(rows: number): Buffer {
   const lines: string[] = [];
@@ -24,7 +19,7 @@ async function encode(raw: Buffer, codec: Codec, dataKey?: Buffer) {
     compression: resolveCompression(codec),
     ...(dataKey ? { dataKey } : {}),
   });
-  const stored = await collect(enc.stream);
+  const stored = await buffer(enc.stream);
   return { stored, stats: enc.stats() };
 }
 
@@ -45,7 +40,7 @@ describe('encode/decode pipeline', () => {
           label: 'obj',
           ...(key ? { dataKey: key } : {}),
         });
-        expect((await collect(dec.stream)).equals(raw)).toBe(true);
+        expect((await buffer(dec.stream)).equals(raw)).toBe(true);
         expect(dec.rows()).toBe(5000);
       });
     }
@@ -66,7 +61,7 @@ describe('encode/decode pipeline', () => {
       const mid = Math.floor(bad.length / 2);
       bad[mid] = (bad[mid] ?? 0) ^ 0xff;
       const dec = decodeFromStorage(Readable.from([bad]), { codec, expected: { sha256: stats.sha256, bytes: stats.bytes }, label: 'obj' });
-      const err = await collect(dec.stream).then(
+      const err = await buffer(dec.stream).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -87,7 +82,7 @@ describe('encode/decode pipeline', () => {
       const pieces: Buffer[] = [];
       for (let i = 0; i < bad.length; i += 16384) pieces.push(bad.subarray(i, i + 16384));
       const dec = decodeFromStorage(Readable.from(pieces), { codec, expected: { sha256: stats.sha256, bytes: stats.bytes }, label: 'obj' });
-      const err = await collect(dec.stream).then(
+      const err = await buffer(dec.stream).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -106,7 +101,7 @@ describe('encode/decode pipeline', () => {
         },
       });
       const dec = decodeFromStorage(failing, { codec, expected: { sha256: stats.sha256, bytes: stats.bytes }, label: 'obj' });
-      const err = await collect(dec.stream).then(
+      const err = await buffer(dec.stream).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -124,17 +119,17 @@ describe('encode/decode pipeline', () => {
       expected: { sha256: stats.sha256, bytes: stats.bytes },
       label: 'obj',
     });
-    await expect(collect(dec.stream)).rejects.toBeInstanceOf(IntegrityError);
+    await expect(buffer(dec.stream)).rejects.toBeInstanceOf(IntegrityError);
   });
 });
 
 describe('segmented AES-256-GCM', () => {
   const segment = 1024;
   async function seal(plain: Buffer, key: Buffer): Promise<Buffer> {
-    return collect(Readable.from([plain]).pipe(new EncryptStream(key, segment)));
+    return buffer(Readable.from([plain]).pipe(new EncryptStream(key, segment)));
   }
   async function open(sealed: Buffer, key: Buffer): Promise<Buffer> {
-    return collect(Readable.from([sealed]).pipe(new DecryptStream(key, 'obj')));
+    return buffer(Readable.from([sealed]).pipe(new DecryptStream(key, 'obj')));
   }
   const key = newDataKey();
   const plain = randomBytes(segment * 4 + 100);
