@@ -5,14 +5,14 @@
  * PostgreSQL. Prints wall time, this process's CPU (all threads) and MB of COPY text per
  * CPU-second of it.
  *
- *   npx tsx bench/postgres/import-profile.ts [--mib 150] [--streams 2] [--codec zstd] [--prof /tmp/x.cpuprofile]
+ *   npx tsx bench/postgres/import-profile.ts [--mib 150] [--streams 2] [--codec zstd] [--recycle on|off] [--prof /tmp/x.cpuprofile]
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { type Codec, decodeFromStorage, encodeForStorage } from '@bk/core';
+import { type Codec, decodeFromStorage, encodeForStorage, releaseBuffer } from '@bk/core';
 import { importTable } from '@bk/postgres';
 import pg from 'pg';
 import { startPostgres } from '../../packages/test-utils/src/postgres.ts';
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     codec: { type: 'string', default: 'zstd' },
     runs: { type: 'string', default: '2' },
     prof: { type: 'string' },
+    recycle: { type: 'string', default: 'on' },
   },
 });
 
@@ -87,6 +88,7 @@ try {
       Array.from({ length: streams }, async (_, i) => {
         const dec = decodeFromStorage(Readable.from(chunks(storedBuf, 1024 * 1024)), {
           codec,
+          ...(st.compression.memberBytes ? { memberBytes: st.compression.memberBytes } : {}),
           expected: { sha256: st.sha256, bytes: st.bytes },
           label: `t${i}`,
         });
@@ -98,6 +100,8 @@ try {
             columns: ['id', 'symbol', 'exchange', 'ts', 'price', 'qty', 'volume', 'trade_id', 'is_buyer_maker', 'flags'],
           },
           source: dec.stream,
+          // As a restore's load job: decoded buffers go back to their pool once sent.
+          ...(values.recycle === 'off' ? {} : { sent: releaseBuffer }),
         });
       }),
     );

@@ -3,8 +3,8 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Client } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { LEDGER_SCHEMA } from './catalog-sql.ts';
+import { copyFromStdin } from './copy-in.ts';
 import { CANONICAL_SESSION_SQL, withClient } from './connection.ts';
 import { quoteColumnList, quoteIdent, quoteLiteral, quoteQualified } from './quote.ts';
 import type { TableSpec } from './types.ts';
@@ -27,6 +27,12 @@ export interface ImportTableOptions {
    * transform of the caller) aborts the COPY: nothing of this load remains.
    */
   readonly source: Readable;
+  /**
+   * Called with each chunk of `source` once it has been sent to the server and nothing
+   * here refers to it any more (a restore returns pooled buffers with it: @bk/core's
+   * releaseBuffer). Not called for chunks whose write failed.
+   */
+  readonly sent?: ((chunk: Buffer) => void) | undefined;
   /** Makes the load idempotent across retries; see {@link importTable}. */
   readonly ledger?: ImportLedgerKey | undefined;
   /** Encoding of the COPY bytes (the source database's, SnapshotSession.encoding); default UTF8. */
@@ -108,7 +114,7 @@ export async function importTable(opts: ImportTableOptions): Promise<ImportResul
           }
         }
         if (opts.skipWal ?? !isChunkKey(ledger?.objectKey)) await truncateIfEmptyForWalSkip(client, opts.table);
-        const copy = client.query(copyFrom(importCopySql(opts.table)));
+        const copy = client.query(copyFromStdin(importCopySql(opts.table), opts.sent));
         await pipeline(source, copy);
         const rows = copy.rowCount;
         if (ledger) {

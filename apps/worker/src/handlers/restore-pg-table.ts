@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { getRestore } from '@bk/catalog';
-import { PermanentJobError, type ManifestObject } from '@bk/core';
+import { PermanentJobError, releaseBuffer, type ManifestObject } from '@bk/core';
 import { loadManifest, openObject, pgUrlForDatabase, restoreRequestOf } from '@bk/platform';
 import { importTable, isPlainTable, restoreSchema } from '@bk/postgres';
 import { recordLoad } from './load-status.ts';
@@ -69,6 +69,8 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, c
       url,
       table,
       source: Readable.from(objectsInOrder(), { objectMode: false }),
+      // The decoded chunks go nowhere else: once sent, their pooled buffers are reused.
+      sent: releaseBuffer,
       ledger: { restoreId, objectKey: first.key },
       encoding: encodingOf(manifest.databases.find((d) => d.name === first.database)?.options),
       // The whole table in one transaction: WAL can be skipped (see importTable).

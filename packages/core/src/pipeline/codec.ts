@@ -1,9 +1,8 @@
 import type { Transform } from 'node:stream';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
-import { DecompressStream } from 'zstd-napi';
 import { type Codec, DEFAULT_LEVEL, LEVEL_RANGES } from '../config/schema.ts';
 import { LibdeflateGzipStream, libdeflateGunzip, libdeflateGzip } from './gzip.ts';
-import { ZstdCompressStream } from './zstd.ts';
+import { ZstdCompressStream, ZstdDecompressStream } from './zstd.ts';
 
 export interface CompressionSpec {
   codec: Codec;
@@ -63,7 +62,7 @@ export function compressor(spec: CompressionSpec, opts: { gzipWith?: 'zlib' } = 
 export function decompressor(codec: Codec, opts: { memberBytes?: number | undefined } = {}): Transform | undefined {
   switch (codec) {
     case 'zstd':
-      return new DecompressStream();
+      return new ZstdDecompressStream();
     case 'gzip':
       if (opts.memberBytes !== undefined) {
         const fast = libdeflateGunzip(opts.memberBytes);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { loadLibdeflate } from '@bk/libdeflate';
 import { describe, expect, it } from 'vitest';
 import { compressor, decompressor } from './codec.ts';
+import { releaseBuffer } from './buffer-pool.ts';
 import { GZIP_BLOCK_BYTES, LibdeflateGunzipStream, LibdeflateGzipStream } from './gzip.ts';
 import { decodeFromStorage, encodeForStorage } from './index.ts';
 import { IntegrityError } from './counting.ts';
@@ -174,6 +175,25 @@ describe('libdeflate gunzip stream (objects that record memberBytes)', () => {
     const small = await gzipWithLibdeflate(copyText(1000), [1000], 6, 1000);
     const big = await gzipWithLibdeflate(copyText(2000), [2000], 6, 2000);
     await expect(gunzipWithLibdeflate(Buffer.concat([small, big]), [65536], 1000)).rejects.toThrow(/larger than its recorded size/);
+  });
+
+  it('gives the same bytes when every chunk goes back to the pool as soon as it is read', async () => {
+    // A restore's COPY writer releases each chunk once sent; later members reuse the buffers.
+    const raw = copyText(12 * GZIP_BLOCK_BYTES + 5);
+    const gz = await gzipWithLibdeflate(raw, [65536]);
+    const s = Readable.from(pieces(gz, [65536])).pipe(decompressor('gzip', { memberBytes: GZIP_BLOCK_BYTES })!);
+    const hash = createHash('sha256');
+    const buffers = new Set<ArrayBufferLike>();
+    let chunks = 0;
+    for await (const c of s) {
+      const chunk = c as Buffer;
+      hash.update(chunk);
+      buffers.add(chunk.buffer);
+      chunks++;
+      releaseBuffer(chunk);
+    }
+    expect(hash.digest('hex')).toBe(createHash('sha256').update(raw).digest('hex'));
+    expect(buffers.size).toBeLessThan(chunks);
   });
 
   it('waits for its reader: highly compressible data does not pile up decompressed', async () => {

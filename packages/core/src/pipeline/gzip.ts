@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { type LibdeflateBinding, type LibdeflateCompressor, type LibdeflateDecompressor, loadLibdeflate } from '@bk/libdeflate';
+import { releaseBuffer, takeBuffer } from './buffer-pool.ts';
 
 /** Input bytes per gzip member: 256 KiB costs 0.1 % in size against one member per object. */
 export const GZIP_BLOCK_BYTES = 256 * 1024;
@@ -136,10 +137,12 @@ export class LibdeflateGunzipStream extends Transform {
     this.pendingBytes = 0;
     while (final ? input.length > 0 : input.length >= this.maxMemberIn) {
       if (this.destroyed) return;
-      const output = Buffer.allocUnsafe(MEMBERS_PER_CALL * this.memberBytes);
+      // Pooled: the COPY writer of a restore hands it back once sent (see buffer-pool.ts).
+      const output = takeBuffer(MEMBERS_PER_CALL * this.memberBytes);
       const { consumed, produced } = await this.gunzip(input, output, final);
+      if (produced === 0) releaseBuffer(output);
       // Highly compressible data turns 1 MiB of input into gigabytes: never run ahead of the reader.
-      if (produced > 0 && !this.push(output.subarray(0, produced))) await new Promise<void>((r) => (this.onDemand = r));
+      else if (!this.push(output.subarray(0, produced))) await new Promise<void>((r) => (this.onDemand = r));
       // No progress happens only with an output too small for one member, which the
       // allocation above rules out; guard against a loop all the same.
       if (consumed === 0) throw new Error('gzip: no progress decompressing (member larger than recorded?)');

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { CompressStream, DecompressStream } from 'zstd-napi';
-import { ZSTD_OUTPUT_CHUNK_BYTES, ZstdCompressStream } from './zstd.ts';
+import { createHash } from 'node:crypto';
+import { CompressStream, DecompressStream, compress } from 'zstd-napi';
+import { releaseBuffer } from './buffer-pool.ts';
+import { ZSTD_DECODED_CHUNK_BYTES, ZSTD_OUTPUT_CHUNK_BYTES, ZstdCompressStream, ZstdDecompressStream } from './zstd.ts';
 
 /** The chunks as pushed ('data' events; an async iterator would concatenate buffered ones). */
 function collectChunks(s: Readable): Promise<Buffer[]> {
@@ -51,4 +53,77 @@ describe('ZstdCompressStream', () => {
       expect(back.equals(raw)).toBe(true);
     });
   }
+});
+
+describe('ZstdDecompressStream', () => {
+  const zst = (raw: Buffer) => compress(raw, { compressionLevel: 3, checksumFlag: true });
+
+  for (const [label, bytes, inPiece, outBytes] of [
+    ['an empty frame', 0, 65536, ZSTD_DECODED_CHUNK_BYTES],
+    ['100 bytes', 100, 65536, ZSTD_DECODED_CHUNK_BYTES],
+    ['3 MB in 64 KiB pieces', 3_000_000, 65536, ZSTD_DECODED_CHUNK_BYTES],
+    ['300 KB fed a byte at a time into 1000-byte buffers', 300_000, 1, 1000],
+    ['3 MB in 7-byte pieces into 4 KiB buffers', 3_000_000, 7, 4096],
+  ] as const) {
+    it(`reads back what zstd wrote: ${label}`, async () => {
+      const raw = sample(bytes);
+      const out = await collectChunks(Readable.from(pieces(zst(raw), inPiece)).pipe(new ZstdDecompressStream(outBytes)));
+      expect(Buffer.concat(out).equals(raw)).toBe(true);
+      // Every chunk but the last fills its buffer.
+      for (const c of out.slice(0, -1)) expect(c.length).toBe(outBytes);
+    });
+  }
+
+  it('reads concatenated frames as one stream (what zstd -d does)', async () => {
+    const [a, b] = [sample(200_000), sample(1_500_000)];
+    const out = await collectChunks(Readable.from(pieces(Buffer.concat([zst(a), zst(b)]), 5000)).pipe(new ZstdDecompressStream()));
+    expect(Buffer.concat(out).equals(Buffer.concat([a, b]))).toBe(true);
+  });
+
+  it('gives the same bytes when every chunk goes back to the pool as soon as it is read', async () => {
+    // A restore's COPY writer releases each chunk once sent; the next chunks reuse the buffers.
+    const raw = sample(6_000_000);
+    const s = Readable.from(pieces(zst(raw), 65536)).pipe(new ZstdDecompressStream());
+    const hash = createHash('sha256');
+    const buffers = new Set<ArrayBufferLike>();
+    for await (const c of s) {
+      const chunk = c as Buffer;
+      hash.update(chunk);
+      buffers.add(chunk.buffer);
+      releaseBuffer(chunk);
+    }
+    expect(hash.digest('hex')).toBe(createHash('sha256').update(raw).digest('hex'));
+    // 6 MB through 1 MiB buffers, reused: fewer backing buffers than chunks.
+    expect(buffers.size).toBeLessThan(Math.ceil(raw.length / ZSTD_DECODED_CHUNK_BYTES));
+  });
+
+  it('fails on a truncated frame, a flipped byte (frame checksum) and trailing junk', async () => {
+    const raw = sample(2_000_000);
+    const good = zst(raw);
+    const read = (bytes: Buffer) => collectChunks(Readable.from(pieces(bytes, 65536)).pipe(new ZstdDecompressStream()));
+    await expect(read(good.subarray(0, good.length - 10))).rejects.toThrow(/ends in the middle of a frame/);
+    await expect(read(good.subarray(0, 100))).rejects.toThrow(/ends in the middle of a frame/);
+    const flipped = Buffer.from(good);
+    flipped[good.length - 2]! ^= 0x40;
+    await expect(read(flipped)).rejects.toThrow();
+    await expect(read(Buffer.concat([good, Buffer.from('not zstd at all')]))).rejects.toThrow();
+  });
+
+  it('waits for its reader: highly compressible data does not pile up decompressed', async () => {
+    // 256 MiB of zeros compress to a few KB.
+    const total = 256 * 1024 * 1024;
+    const zeros = Buffer.alloc(16 * 1024 * 1024);
+    const frame = compress(zeros, { compressionLevel: 3 });
+    const s = new ZstdDecompressStream();
+    Readable.from(Array.from({ length: total / zeros.length }, () => frame)).pipe(s);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(s.readableLength).toBeLessThanOrEqual(2 * ZSTD_DECODED_CHUNK_BYTES);
+    let got = 0;
+    for await (const c of s) {
+      const chunk = c as Buffer;
+      expect(chunk.equals(zeros.subarray(0, chunk.length))).toBe(true);
+      got += chunk.length;
+    }
+    expect(got).toBe(total);
+  });
 });

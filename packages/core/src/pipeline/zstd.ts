@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Transform, type TransformCallback } from 'node:stream';
+import { releaseBuffer, takeBuffer } from './buffer-pool.ts';
 
 type ZstdBinding = typeof import('zstd-napi/binding');
 const binding = createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding;
@@ -74,5 +75,95 @@ export class ZstdCompressStream extends Transform {
       return;
     }
     done();
+  }
+}
+
+/** Size of the (pooled) buffers the decompressor fills before passing them on. */
+export const ZSTD_DECODED_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Streaming zstd decompression on zstd-napi's `DCtx`, into full pooled buffers.
+ *
+ * zstd-napi's own `DecompressStream` allocates a fresh 128 KiB buffer per call and pushes
+ * whatever part of it was filled, whatever the reader wants. Here output fills 1 MiB
+ * buffers taken from the shared pool (a restore's COPY writer returns them once sent, see
+ * buffer-pool.ts), and decompression waits whenever push() says the reader has enough:
+ * a small input can decompress to gigabytes (a run of zeros), which must not pile up.
+ * Checked as zstd-napi checks: a frame's own checksum and structure by libzstd (errors are
+ * thrown), and an input that ends inside a frame fails at the end.
+ */
+export class ZstdDecompressStream extends Transform {
+  private readonly dctx = new binding.DCtx();
+  private out: Buffer | undefined;
+  private pos = 0;
+  /** Whether the input so far ended inside a frame. */
+  private inFrame = false;
+  /** Set while decompression waits for the reader to take what was pushed. */
+  private onDemand: (() => void) | undefined;
+
+  constructor(private readonly chunkBytes = ZSTD_DECODED_CHUNK_BYTES) {
+    super();
+  }
+
+  private async decompress(input: Buffer): Promise<void> {
+    let src = input;
+    for (;;) {
+      if (this.destroyed) return;
+      const out = (this.out ??= takeBuffer(this.chunkBytes));
+      const room = out.length - this.pos;
+      const [hint, produced, consumed] = this.dctx.decompressStream(out.subarray(this.pos), src);
+      this.pos += produced;
+      src = src.subarray(consumed);
+      if (this.pos === out.length) {
+        this.out = undefined;
+        this.pos = 0;
+        if (!this.push(out)) await new Promise<void>((r) => (this.onDemand = r));
+      }
+      // All input taken and zstd had room to spare (or the frame is complete): nothing is
+      // held back inside zstd. With the output full, more may be pending: go round again.
+      if (src.length === 0 && (produced < room || hint === 0)) {
+        this.inFrame = hint !== 0;
+        return;
+      }
+    }
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    // An empty chunk would read as "more of a frame expected" after a complete frame.
+    if (chunk.length === 0) {
+      done();
+      return;
+    }
+    this.decompress(chunk).then(() => done(), done);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.inFrame) {
+      done(new Error('zstd: the data ends in the middle of a frame (truncated)'));
+      return;
+    }
+    const out = this.out;
+    this.out = undefined;
+    if (out && this.pos > 0) this.push(out.subarray(0, this.pos));
+    else if (out) releaseBuffer(out);
+    this.pos = 0;
+    done();
+  }
+
+  private wake(): void {
+    const onDemand = this.onDemand;
+    this.onDemand = undefined;
+    onDemand?.();
+  }
+
+  override _read(size: number): void {
+    this.wake();
+    super._read(size);
+  }
+
+  override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
+    // A decompression waiting for the reader ends at its next destroyed check.
+    this.wake();
+    super._destroy(err, done);
   }
 }
