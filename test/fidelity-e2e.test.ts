@@ -34,9 +34,10 @@ describe('fidelity through the platform (file storage, gzip, AES-256-GCM)', () =
       extra: {
         compression: { codec: 'gzip', level: 6 },
         encryption: { keys: { 'k-2026': randomBytes(32).toString('base64') } },
-        // Every table gets its indexes and keys from its own load job, the rest of post-data
-        // from the finalize job: the copy must still be exact.
-        postgres: { earlyIndexMiB: 0, binDir: testServices().postgres.binDir },
+        // Early index builds are on by default: every plain table gets its indexes and keys
+        // from a job after its load, the rest of post-data from the finalize job; the copy
+        // must still be exact.
+        postgres: { binDir: testServices().postgres.binDir },
       },
     });
   });
@@ -82,21 +83,30 @@ describe('fidelity through the platform (file storage, gzip, AES-256-GCM)', () =
     expect(new Set(manifest.objects.map((o) => JSON.stringify(o.compression)))).toEqual(
       new Set([JSON.stringify({ codec: 'gzip', level: 6, memberBytes: GZIP_BLOCK_BYTES })]),
     );
-    // The load jobs did build the indexes and keys early (earlyIndexMiB: 0).
-    const loads = (await stack.platform.queues.queues.restore.getJobs(['completed'])).filter(
+    // Every table loaded whole had an early index job after its load, which built the
+    // indexes and keys of plain tables.
+    const jobs = (await stack.platform.queues.queues.restore.getJobs(['completed'])).filter(
       (j) => (j.data as { restoreId: string }).restoreId === r.json().id,
     );
+    const loads = jobs.filter((j) => j.name === 'restore.pg-table');
+    const indexJobs = jobs.filter((j) => j.name === 'restore.pg-indexes');
     expect(loads.length).toBeGreaterThan(10);
+    expect(indexJobs.length).toBe(loads.length);
     // Plain tables only: partitions (whose entries reach up to the parent's primary key)
-    // and inheritance trees are left to the finalize job. No load needed a second attempt.
-    const early = (j: (typeof loads)[number]) => (j.returnvalue as { indexesBuiltEarly: boolean }).indexesBuiltEarly;
-    const key = (j: (typeof loads)[number]) => (j.data as { objectKey: string }).objectKey;
-    const inTrees = loads.filter((j) => /\/measurements_|\/vehicle\.|\/amphibian\./.test(key(j)));
-    const plain = loads.filter((j) => /\/(texts|customer|orders|bookings)\./.test(key(j)));
+    // and inheritance trees are left to the finalize job. No job needed a second attempt.
+    const built = (j: (typeof jobs)[number]) => (j.returnvalue as { built: boolean }).built;
+    const key = (j: (typeof jobs)[number]) => (j.data as { objectKey: string }).objectKey;
+    const inTrees = indexJobs.filter((j) => /\/measurements_|\/vehicle\.|\/amphibian\./.test(key(j)));
+    const plain = indexJobs.filter((j) => /\/(texts|customer|orders|bookings)\./.test(key(j)));
     expect([inTrees.length >= 4, plain.length]).toEqual([true, 4]);
-    expect(inTrees.some(early)).toBe(false);
-    expect(plain.every(early)).toBe(true);
-    expect(loads.map((j) => [key(j), j.attemptsMade]).filter(([, n]) => n !== 1)).toEqual([]);
+    expect(inTrees.some(built)).toBe(false);
+    expect(plain.every(built)).toBe(true);
+    // Each ran after its own table's load had finished.
+    for (const j of indexJobs) {
+      const load = loads.find((l) => key(l) === key(j));
+      expect(load?.finishedOn).toBeLessThanOrEqual(j.processedOn ?? 0);
+    }
+    expect(jobs.map((j) => [key(j), j.attemptsMade]).filter(([, n]) => n !== 1)).toEqual([]);
   });
 
   async function readAll(key: string): Promise<Buffer> {

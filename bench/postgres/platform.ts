@@ -275,7 +275,7 @@ async function jobTimes(
   stack: Stack,
   coordId: string,
   finId: string,
-  childPrefix: string,
+  childPrefixes: readonly string[],
   childQueue: 'export' | 'restore',
 ): Promise<JobTimes> {
   const q = stack.platform.queues.queues;
@@ -283,9 +283,10 @@ async function jobTimes(
   const fin = await q.finalize.getJob(finId);
   const children: JobTimes['children'] = [];
   for (const j of await q[childQueue].getJobs(['completed', 'failed'], 0, -1)) {
-    if (!j.id?.startsWith(childPrefix)) continue;
+    const id = j.id;
+    if (!id || !childPrefixes.some((p) => id.startsWith(p))) continue;
     const d = j.data as { table?: { name: string }; objectKey?: string; chunk?: { index: number; count: number } };
-    const name = d.table ? `${d.table.name}${d.chunk ? ` ${d.chunk.index + 1}/${d.chunk.count}` : ''}` : (d.objectKey ?? j.id);
+    const name = d.table ? `${d.table.name}${d.chunk ? ` ${d.chunk.index + 1}/${d.chunk.count}` : ''}` : (d.objectKey ?? id);
     // attemptsMade counts finished attempts (this one included); attemptsStarted also counts stalled ones.
     const attempts = Math.max(1, j.attemptsMade, j.attemptsStarted ?? 0);
     children.push({ name, start: j.processedOn ?? 0, end: j.finishedOn ?? 0, attempts, worker: j.processedBy ?? '' });
@@ -327,7 +328,7 @@ export async function runBackup(stack: Stack, body: Record<string, unknown>, tim
     storedBytes += o.size;
     objects++;
   }
-  const jobs = await jobTimes(stack, jobIds.backupCoordinate(id), jobIds.backupFinalize(id), `exp-${id}-`, 'export');
+  const jobs = await jobTimes(stack, jobIds.backupCoordinate(id), jobIds.backupFinalize(id), [`exp-${id}-`], 'export');
   return { id, seconds, view, storedBytes, objects, jobs };
 }
 
@@ -344,7 +345,7 @@ export async function runRestore(stack: Stack, body: Record<string, unknown>, ti
   const view = await waitFinal<RestoreView>(stack, `/v1/restores/${id}`, timeoutMs);
   const seconds = (performance.now() - t0) / 1000;
   if (view.status !== 'succeeded') throw new Error(`restore ${id} ${view.status}: ${view.error ?? ''}`);
-  const jobs = await jobTimes(stack, jobIds.restoreCoordinate(id), jobIds.restoreFinalize(id), `load-${id}-`, 'restore');
+  const jobs = await jobTimes(stack, jobIds.restoreCoordinate(id), jobIds.restoreFinalize(id), [`load-${id}-`, `idx-${id}-`], 'restore');
   return { id, seconds, view, jobs };
 }
 

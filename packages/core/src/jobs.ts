@@ -67,6 +67,12 @@ export const jobPayloads = {
    * first), in order, in one transaction.
    */
   'restore.pg-table': z.object({ restoreId: id, objectKey: z.string(), objectKeys: z.array(z.string()).min(2).optional() }).strict(),
+  /**
+   * Builds the indexes and primary/unique keys of the table one load job filled (the table
+   * of `objectKey`), once that load is done and no other load is waiting (its child in the
+   * flow, and a lower priority than loads).
+   */
+  'restore.pg-indexes': z.object({ restoreId: id, objectKey: z.string() }).strict(),
   /** TDengine: loads one td-batch object (of any backup of the restore's chain). */
   'restore.td-batch': z.object({ restoreId: id, backupId: id, objectKey: z.string() }).strict(),
   /** TDengine chains: runs when every load of one backup of the chain is done (a barrier). */
@@ -103,6 +109,7 @@ export const JOB_QUEUE = {
   'backup.finalize': 'finalize',
   'restore.coordinate': 'coordinate',
   'restore.pg-table': 'restore',
+  'restore.pg-indexes': 'restore',
   'restore.td-batch': 'restore',
   'restore.stage': 'finalize',
   'restore.finalize': 'finalize',
@@ -123,6 +130,8 @@ export const jobIds = {
   backupFinalize: (backupId: string) => `fin-${backupId}`,
   restoreCoordinate: (restoreId: string) => `coord-${restoreId}`,
   restoreTable: (restoreId: string, n: number) => `load-${restoreId}-${n}`,
+  /** The early index build of the table that load job `n` fills. */
+  restoreIndexes: (restoreId: string, n: number) => `idx-${restoreId}-${n}`,
   restoreFinalize: (restoreId: string) => `fin-${restoreId}`,
   /** A chain restore's barrier after the loads of its backup number `stage`. */
   restoreStage: (restoreId: string, stage: number) => `stage-${restoreId}-${stage}`,

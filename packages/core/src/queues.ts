@@ -58,8 +58,10 @@ export function jobOptions(cfg: Pick<Config, 'workers'>, name: JobName, jobId: s
     jobId,
     attempts,
     // Restores go ahead of backups where they share a queue (coordinators); BullMQ runs
-    // lower numbers first.
+    // lower numbers first, and jobs without a priority before any with one: early index
+    // builds wait until no load is waiting.
     ...(name === 'restore.coordinate' ? { priority: 1 } : name === 'backup.coordinate' ? { priority: 5 } : {}),
+    ...(name === 'restore.pg-indexes' ? { priority: 10 } : {}),
     backoff: { type: 'capped', delay: cfg.workers.backoffMs },
     removeOnComplete: { age: 7 * 24 * 3600, count: 5000 },
     removeOnFail: { age: 30 * 24 * 3600 },
@@ -94,6 +96,20 @@ export interface FlowChild<N extends JobName = JobName> {
   name: N;
   data: JobPayload<N>;
   jobId: string;
+  /** Jobs this one waits for (it runs once they all completed; one failing fails it). */
+  children?: FlowChild[];
+}
+
+type FlowJobSpec = Parameters<QueueSet['flow']['add']>[0];
+
+function flowChildren(cfg: Pick<Config, 'workers'>, children: readonly FlowChild[]): FlowJobSpec[] {
+  return children.map((c) => ({
+    name: c.name,
+    queueName: JOB_QUEUE[c.name],
+    data: jobPayloads[c.name].parse(c.data),
+    opts: { ...jobOptions(cfg, c.name, c.jobId), failParentOnFailure: true },
+    ...(c.children?.length ? { children: flowChildren(cfg, c.children) } : {}),
+  }));
 }
 
 /**
@@ -112,11 +128,6 @@ export async function enqueueFlow<P extends JobName>(
     queueName: JOB_QUEUE[parent.name],
     data: jobPayloads[parent.name].parse(parent.data),
     opts: jobOptions(cfg, parent.name, parent.jobId),
-    children: children.map((c) => ({
-      name: c.name,
-      queueName: JOB_QUEUE[c.name],
-      data: jobPayloads[c.name].parse(c.data),
-      opts: { ...jobOptions(cfg, c.name, c.jobId), failParentOnFailure: true },
-    })),
+    children: flowChildren(cfg, children),
   });
 }

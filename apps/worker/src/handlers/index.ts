@@ -5,6 +5,7 @@ import { verifyBackup } from './backup-verify.ts';
 import { exportPgTable } from './export-pg-table.ts';
 import { coordinateRestore } from './restore-coordinate.ts';
 import { finalizeRestore } from './restore-finalize.ts';
+import { restorePgIndexes } from './restore-pg-indexes.ts';
 import { restorePgTable } from './restore-pg-table.ts';
 import { cleanupRun } from './cleanup-run.ts';
 import { notifyWebhook } from './notify-webhook.ts';
@@ -23,6 +24,7 @@ export const handlers = {
   'backup.finalize': finalizeBackup,
   'restore.coordinate': coordinateRestore,
   'restore.pg-table': restorePgTable,
+  'restore.pg-indexes': restorePgIndexes,
   'restore.td-batch': restoreTdBatch,
   'restore.stage': restoreStage,
   'restore.finalize': finalizeRestore,

@@ -107,11 +107,21 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
         expectedRows: o.rows,
       })),
     );
-    const children: FlowChild[] = loadJobs(sel.data, walSkipping).map(({ n, keys }) => ({
-      name: 'restore.pg-table',
-      jobId: jobIds.restoreTable(restoreId, n),
-      data: { restoreId, objectKey: keys[0]!, ...(keys.length > 1 ? { objectKeys: keys } : {}) },
-    }));
+    const children: FlowChild[] = loadJobs(sel.data, walSkipping).map(({ n, keys, wholeTable }) => {
+      const load: FlowChild = {
+        name: 'restore.pg-table',
+        jobId: jobIds.restoreTable(restoreId, n),
+        data: { restoreId, objectKey: keys[0]!, ...(keys.length > 1 ? { objectKeys: keys } : {}) },
+      };
+      if (!wholeTable || !platform.config.postgres.earlyIndexes) return load;
+      // The table's own indexes and keys once it is loaded (restore-pg-indexes.ts).
+      return {
+        name: 'restore.pg-indexes',
+        jobId: jobIds.restoreIndexes(restoreId, n),
+        data: { restoreId, objectKey: keys[0]! },
+        children: [load],
+      };
+    });
     await enqueueFlow(
       platform.queues,
       platform.config,
@@ -161,9 +171,10 @@ function planOf(manifest: Manifest, sel: ReturnType<typeof selectForRestore>): R
  * to one job that loads them in order in one transaction. Parallel loads into one table
  * would write all of it to WAL and contend for the table; on such a server the one job is
  * cheaper, and the other tables' loads keep the workers busy meanwhile. `n` is the index of
- * the job's first object (job ids stay stable across retries). Biggest loads first.
+ * the job's first object (job ids stay stable across retries); `wholeTable`: the job loads
+ * all of its table. Biggest loads first.
  */
-export function loadJobs(data: Manifest['objects'], walSkipping: ReadonlySet<string>): { n: number; keys: string[] }[] {
+export function loadJobs(data: Manifest['objects'], walSkipping: ReadonlySet<string>): { n: number; keys: string[]; wholeTable: boolean }[] {
   const jobs: { n: number; keys: string[] }[] = [];
   const byTable = new Map<string, { n: number; keys: string[]; order: number[] }>();
   data.forEach((o, n) => {
@@ -189,5 +200,8 @@ export function loadJobs(data: Manifest['objects'], walSkipping: ReadonlySet<str
   // started last would leave the other workers idle at the end.
   const bytes = new Map(data.map((o) => [o.key, o.rawBytes] as const));
   const size = (keys: readonly string[]) => keys.reduce((a, k) => a + (bytes.get(k) ?? 0), 0);
-  return jobs.map(({ n, keys }) => ({ n, keys })).sort((a, b) => size(b.keys) - size(a.keys));
+  const chunks = new Map(data.map((o) => [o.key, o.chunk?.count ?? 1] as const));
+  return jobs
+    .map(({ n, keys }) => ({ n, keys, wholeTable: keys.length === chunks.get(keys[0]!) }))
+    .sort((a, b) => size(b.keys) - size(a.keys));
 }

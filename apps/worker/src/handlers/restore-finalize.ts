@@ -42,7 +42,7 @@ export const finalizeRestore: Handler<'restore.finalize'> = async (platform, { r
       const url = pgUrlForDatabase(source.url, to);
       const post = manifest.objects.find((o) => o.kind === 'schema-post' && o.database === from);
       // Built in parallel (postDataJobs), object by object, leaving out what the target
-      // already has: indexes the load jobs built early (earlyIndexMiB), or what an
+      // already has: indexes built early (restore-pg-indexes.ts), or what an
       // interrupted earlier run of this step built. Every restored table was created by
       // this restore's pre-data step, so what exists on it is ours. A finished step is not
       // run again.

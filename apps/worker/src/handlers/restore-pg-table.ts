@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { getRestore } from '@bk/catalog';
 import { PermanentJobError, releaseBuffer, type ManifestObject } from '@bk/core';
 import { loadManifest, openObject, pgUrlForDatabase, restoreRequestOf } from '@bk/platform';
-import { importTable, isPlainTable, restoreSchema } from '@bk/postgres';
+import { importTable } from '@bk/postgres';
 import { recordLoad } from './load-status.ts';
 import type { Handler } from './types.ts';
 
@@ -17,9 +17,8 @@ import type { Handler } from './types.ts';
  * COPY in one transaction: each object is still checked on its own (size, SHA-256, rows
  * against the manifest), and the ledger row is the first object's.
  *
- * With postgres.earlyIndexMiB set, a big plain table loaded whole (not a partition or part of an
- * inheritance tree) then gets its indexes and primary or unique constraints built by this job, so they overlap with the other tables' loads
- * instead of waiting for the finalize job.
+ * A job that loads a whole table may have a parent in the flow that builds the table's
+ * indexes once it is done (restore-pg-indexes.ts).
  */
 export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, ctx) => {
   const { restoreId } = p;
@@ -78,34 +77,8 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, c
       signal: ctx.signal,
     }).finally(() => clearInterval(progress));
     if (rows !== expected) throw new PermanentJobError(`${label}: loaded ${rows} rows, the manifest says ${expected}`);
-    // A big table loaded whole: its own indexes and keys now, while other loads go on
-    // (a retry, its load found in the ledger, comes back here and builds what is missing).
-    const whole = objs.length === (first.chunk?.count ?? 1);
-    const raw = objs.reduce((a, o) => a + o.rawBytes, 0);
-    const post = manifest.objects.find((o) => o.kind === 'schema-post' && o.database === first.database);
-    // Plain tables only: a partition's entries reach up to its parent's (the parent's
-    // primary key comes with each partition), which two loads would then both build.
-    const threshold = platform.config.postgres.earlyIndexMiB;
-    const early =
-      threshold !== undefined &&
-      whole &&
-      post !== undefined &&
-      raw >= threshold * 1024 * 1024 &&
-      (await isPlainTable(url, table, { signal: ctx.signal }));
-    if (early) {
-      await restoreSchema({
-        url,
-        section: 'post-data',
-        archive: async () => (await openObject(platform, post!, dataKey, ctx.signal)).stream,
-        tables: [{ schema: table.schema, name: table.name }],
-        only: ['INDEX', 'CONSTRAINT'],
-        skipExisting: true,
-        jobs: platform.config.postgres.postDataJobs,
-        signal: ctx.signal,
-      });
-    }
     // A plain object: it is also the job's return value, stored as JSON.
-    return { rows, rowsByKey: Object.fromEntries(objs.map((o) => [o.key, o.rows])), indexesBuiltEarly: early };
+    return { rows, rowsByKey: Object.fromEntries(objs.map((o) => [o.key, o.rows])) };
   });
 };
 

@@ -187,17 +187,15 @@ export const configSchema = z
          */
         postDataJobs: z.number().int().min(1).max(32).default(2),
         /**
-         * When set: a plain table loaded whole by one job, with at least this many MiB of
-         * COPY text, gets its indexes and primary/unique constraints built by that job right
-         * after its load, while other tables still load (as pg_restore -j does); the rest of
-         * post-data follows all loads. 0: every plain table. Off by default: on a server
-         * without cores to spare it lengthens the biggest table's job, which is then the
-         * restore's critical path (bench/README.md).
+         * Restores: a plain table loaded whole by one job gets its indexes and primary/unique
+         * keys built by a job that follows its load and runs only when no load is waiting,
+         * so they overlap the last loads (as pg_restore -j does); the rest of post-data
+         * follows all loads. false: all of post-data after the loads.
          */
-        earlyIndexMiB: z.number().min(0).optional(),
+        earlyIndexes: z.boolean().default(true),
       })
       .strict()
-      .default({ chunkMiB: 256, postDataJobs: 2 }),
+      .default({ chunkMiB: 256, postDataJobs: 2, earlyIndexes: true }),
     tdengine: z
       .object({
         /** Child tables of one super table exported (and restored) by one job, in one object. */
