@@ -38,16 +38,20 @@ describe('restore load jobs', () => {
   ];
 
   it('groups the chunks of a table, in chunk order, where the target skips WAL; the biggest load first', () => {
+    // wholeTable: the job loads all of its table (an early index build may follow it).
     expect(loadJobs(data, new Set(['db1']))).toEqual([
-      { n: 1, keys: ['big.0', 'big.1', 'big.2'] },
-      { n: 3, keys: ['mid'] },
-      { n: 5, keys: ['o.0'] },
-      { n: 6, keys: ['o.1'] },
-      { n: 0, keys: ['a'] },
+      { n: 1, keys: ['big.0', 'big.1', 'big.2'], wholeTable: true },
+      { n: 3, keys: ['mid'], wholeTable: true },
+      { n: 5, keys: ['o.0'], wholeTable: false },
+      { n: 6, keys: ['o.1'], wholeTable: false },
+      { n: 0, keys: ['a'], wholeTable: true },
     ]);
   });
 
   it('keeps one job per object where the target writes WAL anyway', () => {
-    expect(loadJobs(data, new Set()).map((j) => j.keys.join())).toEqual(['big.0', 'big.1', 'mid', 'o.0', 'o.1', 'big.2', 'a']);
+    const jobs = loadJobs(data, new Set());
+    expect(jobs.map((j) => j.keys.join())).toEqual(['big.0', 'big.1', 'mid', 'o.0', 'o.1', 'big.2', 'a']);
+    // A chunk alone is never a whole table.
+    expect(jobs.filter((j) => j.wholeTable).map((j) => j.keys.join())).toEqual(['mid', 'a']);
   });
 });
