@@ -1,6 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { type LibdeflateBinding, type LibdeflateCompressor, type LibdeflateDecompressor, loadLibdeflate } from '@bk/libdeflate';
 import { releaseBuffer, takeBuffer } from './buffer-pool.ts';
+import { PacedTransform } from './paced-transform.ts';
 
 /** Input bytes per gzip member: 256 KiB costs 0.1 % in size against one member per object. */
 export const GZIP_BLOCK_BYTES = 256 * 1024;
@@ -103,13 +104,11 @@ const MEMBERS_PER_CALL = 4;
  * the output the reader has not taken, which backpressure keeps near one batch
  * (MEMBERS_PER_CALL x memberBytes): decompression waits whenever push() says so.
  */
-export class LibdeflateGunzipStream extends Transform {
+export class LibdeflateGunzipStream extends PacedTransform {
   private readonly decompressor: LibdeflateDecompressor;
   private readonly maxMemberIn: number;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  /** Set while decompression waits for the reader to take what was pushed. */
-  private onDemand: (() => void) | undefined;
 
   constructor(
     private readonly binding: LibdeflateBinding,
@@ -142,7 +141,7 @@ export class LibdeflateGunzipStream extends Transform {
       const { consumed, produced } = await this.gunzip(input, output, final);
       if (produced === 0) releaseBuffer(output);
       // Highly compressible data turns 1 MiB of input into gigabytes: never run ahead of the reader.
-      else if (!this.push(output.subarray(0, produced))) await new Promise<void>((r) => (this.onDemand = r));
+      else await this.pushPaced(output.subarray(0, produced));
       // No progress happens only with an output too small for one member, which the
       // allocation above rules out; guard against a loop all the same.
       if (consumed === 0) throw new Error('gzip: no progress decompressing (member larger than recorded?)');
@@ -168,23 +167,6 @@ export class LibdeflateGunzipStream extends Transform {
     this.drain(true).then(() => done(), done);
   }
 
-  /** Lets a drain waiting for the reader go on. */
-  private wake(): void {
-    const onDemand = this.onDemand;
-    this.onDemand = undefined;
-    onDemand?.();
-  }
-
-  override _read(size: number): void {
-    this.wake();
-    super._read(size);
-  }
-
-  override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
-    // A drain waiting for the reader ends at its next destroyed check.
-    this.wake();
-    super._destroy(err, done);
-  }
 }
 
 /** Which deflate a gzip stream uses here, for logs and the benchmark. */

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Transform, type TransformCallback } from 'node:stream';
 import { releaseBuffer, takeBuffer } from './buffer-pool.ts';
+import { PacedTransform } from './paced-transform.ts';
 
 type ZstdBinding = typeof import('zstd-napi/binding');
 const binding = createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding;
@@ -92,14 +93,12 @@ export const ZSTD_DECODED_CHUNK_BYTES = 1024 * 1024;
  * Checked as zstd-napi checks: a frame's own checksum and structure by libzstd (errors are
  * thrown), and an input that ends inside a frame fails at the end.
  */
-export class ZstdDecompressStream extends Transform {
+export class ZstdDecompressStream extends PacedTransform {
   private readonly dctx = new binding.DCtx();
   private out: Buffer | undefined;
   private pos = 0;
   /** Whether the input so far ended inside a frame. */
   private inFrame = false;
-  /** Set while decompression waits for the reader to take what was pushed. */
-  private onDemand: (() => void) | undefined;
 
   constructor(private readonly chunkBytes = ZSTD_DECODED_CHUNK_BYTES) {
     super();
@@ -117,7 +116,7 @@ export class ZstdDecompressStream extends Transform {
       if (this.pos === out.length) {
         this.out = undefined;
         this.pos = 0;
-        if (!this.push(out)) await new Promise<void>((r) => (this.onDemand = r));
+        await this.pushPaced(out);
       }
       // All input taken and zstd had room to spare (or the frame is complete): nothing is
       // held back inside zstd. With the output full, more may be pending: go round again.
@@ -148,22 +147,5 @@ export class ZstdDecompressStream extends Transform {
     else if (out) releaseBuffer(out);
     this.pos = 0;
     done();
-  }
-
-  private wake(): void {
-    const onDemand = this.onDemand;
-    this.onDemand = undefined;
-    onDemand?.();
-  }
-
-  override _read(size: number): void {
-    this.wake();
-    super._read(size);
-  }
-
-  override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
-    // A decompression waiting for the reader ends at its next destroyed check.
-    this.wake();
-    super._destroy(err, done);
   }
 }
