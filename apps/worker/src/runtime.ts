@@ -65,9 +65,6 @@ export function startWorkers(platform: Platform, opts: StartWorkersOptions = {})
   for (const queue of queues) {
     const connection = createRedis(redisUrl, 'worker');
     connections.push(connection);
-    const concurrency = config.workers.concurrency[queue];
-    /** Jobs of this queue running `alone` (ctx.alone): while any does, concurrency is 1. */
-    let alone = 0;
     const worker: Worker = new Worker(
       queue,
       async (job: BullJob, token?: string, signal?: AbortSignal) => {
@@ -92,16 +89,6 @@ export function startWorkers(platform: Platform, opts: StartWorkersOptions = {})
           log: jobLog,
           isFinalAttempt: (err: unknown) =>
             cancellation.cancelled() || isPermanent(err) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
-          alone: async (work) => {
-            // BullMQ reads the concurrency before each fetch: running jobs go on, and no new one
-            // starts (but for one whose fetch was already under way).
-            if (alone++ === 0) worker.concurrency = 1;
-            try {
-              return await work();
-            } finally {
-              if (--alone === 0) worker.concurrency = concurrency;
-            }
-          },
         };
         try {
           // Redis data is input, possibly written by an older version: validate again.
@@ -131,7 +118,7 @@ export function startWorkers(platform: Platform, opts: StartWorkersOptions = {})
         connection,
         name: workerName,
         prefix: config.redis.prefix,
-        concurrency,
+        concurrency: config.workers.concurrency[queue],
         lockDuration: config.workers.lockDurationMs,
         stalledInterval: config.workers.stalledIntervalMs,
         maxStalledCount: 2,

@@ -64,12 +64,9 @@ export const jobPayloads = {
   'restore.coordinate': z.object({ restoreId: id }).strict(),
   /**
    * Loads one data object; with `objectKeys`, every chunk of one table (objectKey is the
-   * first), in order, in one transaction. `alone`: the worker takes no other restore job
-   * while this one runs (the restore's critical path, see restore-coordinate.ts).
+   * first), in order, in one transaction.
    */
-  'restore.pg-table': z
-    .object({ restoreId: id, objectKey: z.string(), objectKeys: z.array(z.string()).min(2).optional(), alone: z.boolean().optional() })
-    .strict(),
+  'restore.pg-table': z.object({ restoreId: id, objectKey: z.string(), objectKeys: z.array(z.string()).min(2).optional() }).strict(),
   /**
    * Builds the indexes and primary/unique keys of the table one load job filled (the table
    * of `objectKey`), once that load is done and no other load is waiting (its child in the

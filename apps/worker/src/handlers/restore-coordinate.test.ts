@@ -38,26 +38,20 @@ describe('restore load jobs', () => {
   ];
 
   it('groups the chunks of a table, in chunk order, where the target skips WAL; the biggest load first', () => {
-    // wholeTable: the job loads all of its table (an early index build may follow it);
-    // alone: it holds more than a third of the bytes (700 of 1360).
+    // wholeTable: the job loads all of its table (an early index build may follow it).
     expect(loadJobs(data, new Set(['db1']))).toEqual([
-      { n: 1, keys: ['big.0', 'big.1', 'big.2'], wholeTable: true, alone: true },
-      { n: 3, keys: ['mid'], wholeTable: true, alone: false },
-      { n: 5, keys: ['o.0'], wholeTable: false, alone: false },
-      { n: 6, keys: ['o.1'], wholeTable: false, alone: false },
-      { n: 0, keys: ['a'], wholeTable: true, alone: false },
+      { n: 1, keys: ['big.0', 'big.1', 'big.2'], wholeTable: true },
+      { n: 3, keys: ['mid'], wholeTable: true },
+      { n: 5, keys: ['o.0'], wholeTable: false },
+      { n: 6, keys: ['o.1'], wholeTable: false },
+      { n: 0, keys: ['a'], wholeTable: true },
     ]);
   });
 
   it('keeps one job per object where the target writes WAL anyway', () => {
     const jobs = loadJobs(data, new Set());
     expect(jobs.map((j) => j.keys.join())).toEqual(['big.0', 'big.1', 'mid', 'o.0', 'o.1', 'big.2', 'a']);
-    // A chunk alone is never a whole table, and no single object holds a third of the bytes.
+    // A chunk alone is never a whole table.
     expect(jobs.filter((j) => j.wholeTable).map((j) => j.keys.join())).toEqual(['mid', 'a']);
-    expect(jobs.some((j) => j.alone)).toBe(false);
-  });
-
-  it('a restore of one load does not hold its worker back', () => {
-    expect(loadJobs([obj('only', 'db1', 'only', 100)], new Set()).map((j) => j.alone)).toEqual([false]);
   });
 });

@@ -107,11 +107,11 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
         expectedRows: o.rows,
       })),
     );
-    const children: FlowChild[] = loadJobs(sel.data, walSkipping).map(({ n, keys, wholeTable, alone }) => {
+    const children: FlowChild[] = loadJobs(sel.data, walSkipping).map(({ n, keys, wholeTable }) => {
       const load: FlowChild = {
         name: 'restore.pg-table',
         jobId: jobIds.restoreTable(restoreId, n),
-        data: { restoreId, objectKey: keys[0]!, ...(keys.length > 1 ? { objectKeys: keys } : {}), ...(alone ? { alone } : {}) },
+        data: { restoreId, objectKey: keys[0]!, ...(keys.length > 1 ? { objectKeys: keys } : {}) },
       };
       if (!wholeTable || !platform.config.postgres.earlyIndexes) return load;
       // The table's own indexes and keys once it is loaded (restore-pg-indexes.ts).
@@ -173,17 +173,8 @@ function planOf(manifest: Manifest, sel: ReturnType<typeof selectForRestore>): R
  * cheaper, and the other tables' loads keep the workers busy meanwhile. `n` is the index of
  * the job's first object (job ids stay stable across retries); `wholeTable`: the job loads
  * all of its table. Biggest loads first.
- *
- * `alone`: a load of more than a third of the restore's bytes is its critical path (that
- * table's load, then its index builds, take longer than everything else). Its worker takes
- * no other load while it runs, so it shares the cores with fewer loads: with 2 workers of
- * 2 slots it competed with three and got about a quarter of a 2-core machine, where
- * pg_restore -j2 gives its biggest table half.
  */
-export function loadJobs(
-  data: Manifest['objects'],
-  walSkipping: ReadonlySet<string>,
-): { n: number; keys: string[]; wholeTable: boolean; alone: boolean }[] {
+export function loadJobs(data: Manifest['objects'], walSkipping: ReadonlySet<string>): { n: number; keys: string[]; wholeTable: boolean }[] {
   const jobs: { n: number; keys: string[] }[] = [];
   const byTable = new Map<string, { n: number; keys: string[]; order: number[] }>();
   data.forEach((o, n) => {
@@ -210,13 +201,7 @@ export function loadJobs(
   const bytes = new Map(data.map((o) => [o.key, o.rawBytes] as const));
   const size = (keys: readonly string[]) => keys.reduce((a, k) => a + (bytes.get(k) ?? 0), 0);
   const chunks = new Map(data.map((o) => [o.key, o.chunk?.count ?? 1] as const));
-  const total = size(data.map((o) => o.key));
   return jobs
-    .map(({ n, keys }) => ({
-      n,
-      keys,
-      wholeTable: keys.length === chunks.get(keys[0]!),
-      alone: jobs.length > 1 && size(keys) * 3 > total,
-    }))
+    .map(({ n, keys }) => ({ n, keys, wholeTable: keys.length === chunks.get(keys[0]!) }))
     .sort((a, b) => size(b.keys) - size(a.keys));
 }

@@ -43,7 +43,7 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, c
   const table = { schema: first.schemaName!, name: first.tableName!, columns: first.columns! };
   const expected = objs.reduce((a, o) => a + o.rows, 0);
   const label = first.table ?? first.key;
-  const load = () => recordLoad(platform, { restoreId, objectKeys: keys, label }, ctx, async () => {
+  return recordLoad(platform, { restoreId, objectKeys: keys, label }, ctx, async () => {
     const counted: number[] = [];
     let current: (() => number) | undefined;
     // One object open at a time; an integrity error of any of them fails the whole COPY.
@@ -80,8 +80,6 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, c
     // A plain object: it is also the job's return value, stored as JSON.
     return { rows, rowsByKey: Object.fromEntries(objs.map((o) => [o.key, o.rows])) };
   });
-  // The restore's critical path (see loadJobs): no other restore job on this worker meanwhile.
-  return p.alone ? ctx.alone(load) : load();
 };
 
 function describe(obj: ManifestObject): string {
