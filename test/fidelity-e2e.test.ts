@@ -34,10 +34,10 @@ describe('fidelity through the platform (file storage, gzip, AES-256-GCM)', () =
       extra: {
         compression: { codec: 'gzip', level: 6 },
         encryption: { keys: { 'k-2026': randomBytes(32).toString('base64') } },
-        // Early index builds are on by default: every plain table gets its indexes and keys
-        // from a job after its load, the rest of post-data from the finalize job; the copy
-        // must still be exact.
-        postgres: { binDir: testServices().postgres.binDir },
+        // Early index builds (on by default) for every table, however small (earlyIndexMiB:
+        // 0): each plain table gets its indexes and keys from a job after its load, the rest
+        // of post-data from the finalize job; the copy must still be exact.
+        postgres: { earlyIndexMiB: 0, binDir: testServices().postgres.binDir },
       },
     });
   });

@@ -82,6 +82,7 @@ describe('importTable', () => {
     const free: Buffer[] = [];
     const pushed = new Set<Buffer>();
     let handedBack = 0;
+    let mostInFlight = 0;
     let next = 1;
     let fresh = 0;
     const source = new Readable({
@@ -99,6 +100,7 @@ describe('importTable', () => {
         }
         const chunk = buf.subarray(0, len);
         pushed.add(chunk);
+        mostInFlight = Math.max(mostInFlight, pushed.size);
         this.push(chunk);
       },
     });
@@ -116,6 +118,8 @@ describe('importTable', () => {
     expect(r).toEqual({ rows, skipped: false });
     expect(pushed.size).toBe(0);
     expect(fresh).toBeLessThan(handedBack);
+    // The socket did fall behind: many chunks were out, written but not yet sent, at once.
+    expect(mostInFlight).toBeGreaterThan(8);
     await withPg(url, async (c) => {
       const q = await c.query<{ n: string; ok: string; ids: string }>(
         `SELECT count(*) AS n, count(DISTINCT id) AS ids,

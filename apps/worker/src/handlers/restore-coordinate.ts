@@ -107,13 +107,16 @@ export const coordinateRestore: Handler<'restore.coordinate'> = async (platform,
         expectedRows: o.rows,
       })),
     );
+    const { earlyIndexes, earlyIndexMiB } = platform.config.postgres;
+    const rawBytes = new Map(sel.data.map((o) => [o.key, o.rawBytes] as const));
     const children: FlowChild[] = loadJobs(sel.data, walSkipping).map(({ n, keys, wholeTable }) => {
       const load: FlowChild = {
         name: 'restore.pg-table',
         jobId: jobIds.restoreTable(restoreId, n),
         data: { restoreId, objectKey: keys[0]!, ...(keys.length > 1 ? { objectKeys: keys } : {}) },
       };
-      if (!wholeTable || !platform.config.postgres.earlyIndexes) return load;
+      const mib = keys.reduce((a, k) => a + (rawBytes.get(k) ?? 0), 0) / 2 ** 20;
+      if (!wholeTable || !earlyIndexes || mib < earlyIndexMiB) return load;
       // The table's own indexes and keys once it is loaded (restore-pg-indexes.ts).
       return {
         name: 'restore.pg-indexes',

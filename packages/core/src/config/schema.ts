@@ -193,9 +193,15 @@ export const configSchema = z
          * follows all loads. false: all of post-data after the loads.
          */
         earlyIndexes: z.boolean().default(true),
+        /**
+         * Early index builds only for tables of at least this many MiB of COPY text: each
+         * such job reads the post-data archive and runs pg_restore, which for a small table
+         * costs more than its indexes; the finalize step builds those, in parallel.
+         */
+        earlyIndexMiB: z.number().min(0).default(16),
       })
       .strict()
-      .default({ chunkMiB: 256, postDataJobs: 2, earlyIndexes: true }),
+      .default({ chunkMiB: 256, postDataJobs: 2, earlyIndexes: true, earlyIndexMiB: 16 }),
     tdengine: z
       .object({
         /** Child tables of one super table exported (and restored) by one job, in one object. */
