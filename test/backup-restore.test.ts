@@ -139,6 +139,9 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
     const jobs = await stack.platform.queues.queues.restore.getJobs(['completed']);
     const grouped = jobs.filter((j) => (j.data as { restoreId: string }).restoreId === r.id && j.data.objectKeys);
     expect(grouped.map((j) => (j.data as { objectKeys: string[] }).objectKeys.length)).toEqual([orders.length]);
+    // Every table here is under postgres.earlyIndexMiB (16 MiB of COPY text): no early
+    // index jobs, the finalize step built all of post-data (compareDatabases checked it).
+    expect(jobs.filter((j) => j.name === 'restore.pg-indexes' && (j.data as { restoreId: string }).restoreId === r.id)).toEqual([]);
   });
 
   it('a corrupted chunk fails its whole table loudly; nothing of the table stays', async () => {
