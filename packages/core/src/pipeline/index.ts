@@ -4,7 +4,7 @@ import { type CompressionSpec, compressor, decompressor, effectiveCompression } 
 import { ByteCounter, HashCounter, IntegrityError, RowCounter, VerifyingHashStream } from './counting.ts';
 import { DecryptStream, EncryptStream } from './crypto.ts';
 
-export { BufferPool, releaseBuffer, takeBuffer } from './buffer-pool.ts';
+export { releaseBuffer } from './buffer-pool.ts';
 export * from './codec.ts';
 export { GZIP_BLOCK_BYTES, gzipImplementation, LibdeflateGzipStream } from './gzip.ts';
 export * from './counting.ts';
