@@ -124,7 +124,9 @@ describe('uploadStream', () => {
     expect((err as Error).message).toMatch(/larger than 157286400 bytes, the most 8 parts/);
     expect(over.log.at(-1)).toBe('abort');
     expect(tooBig.stream.destroyed).toBe(true);
-  });
+    // 300 MiB through the fake client and a byte comparison: under the suite's parallel
+    // integration load this took more than vitest's default 5 s (a CI run of 2026-12-06).
+  }, 60_000);
 
   it("a failed part aborts the upload with that part's error", async () => {
     const s3 = fakeClient({ failPart: 3 });
