@@ -33,6 +33,8 @@ export const jobPayloads = {
         .strict()
         .optional(),
       compression,
+      /** COPY format of the object (its catalog format); absent: text (jobs of older versions). */
+      copyFormat: z.enum(['text', 'binary']).optional(),
     })
     .strict(),
   /**

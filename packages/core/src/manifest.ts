@@ -7,7 +7,22 @@ import { codecSchema } from './config/schema.ts';
  * every format version they know and refuse newer ones by name.
  */
 export const MANIFEST_FORMAT = 'bk-backup-manifest';
-export const MANIFEST_VERSION = 1;
+/**
+ * The newest format version this software reads and writes. 2 added data objects in
+ * PostgreSQL's binary COPY format (`pg-copy-binary`); a manifest without any is still
+ * written as version 1, so older readers keep reading the backups they can restore and
+ * refuse, by version, the ones they cannot.
+ */
+export const MANIFEST_VERSION = 2;
+
+/** Payload formats of PostgreSQL data objects (ManifestObject.format). */
+export const PG_COPY_TEXT = 'pg-copy-text';
+export const PG_COPY_BINARY = 'pg-copy-binary';
+
+/** The format version a manifest with these objects needs (see MANIFEST_VERSION). */
+export function manifestVersionFor(objects: readonly { format: string }[]): number {
+  return objects.some((o) => o.format === PG_COPY_BINARY) ? 2 : 1;
+}
 
 // memberBytes (gzip written by libdeflate): every gzip member holds at most that many bytes,
 // which lets a reader decompress member by member; readers that ignore it read plain gzip.
@@ -45,7 +60,10 @@ export const manifestObjectSchema = z.object({
    * table the parent did not hold), which no other backup of the chain holds.
    */
   members: z.array(z.object({ table: z.string(), rows: z.number().int(), newRows: z.number().int().optional() })).optional(),
-  /** Format of the raw payload, e.g. `pg-copy-text`, `pg-dump-custom`, `td-batch-jsonl`, `td-ddl-jsonl`. */
+  /**
+   * Format of the raw payload: `pg-copy-text` (COPY text format), `pg-copy-binary` (COPY
+   * binary format), `pg-dump-custom`, `td-batch-jsonl`, `td-ddl-jsonl`.
+   */
   format: z.string(),
   rows: z.number().int(),
   rawBytes: z.number().int(),

@@ -199,9 +199,16 @@ export const configSchema = z
          * costs more than its indexes; the finalize step builds those, in parallel.
          */
         earlyIndexMiB: z.number().min(0).default(16),
+        /**
+         * COPY format of the data objects. `auto`: PostgreSQL's binary format for tables whose
+         * every column has a built-in type that it carries exactly (their restores cost the
+         * server about half the CPU), text for the others; `text`: text for every table, as
+         * pg_dump writes it (readable with zstd -d, loadable into altered column types).
+         */
+        copyFormat: z.enum(['auto', 'text']).default('auto'),
       })
       .strict()
-      .default({ chunkMiB: 256, postDataJobs: 2, earlyIndexes: true, earlyIndexMiB: 16 }),
+      .default({ chunkMiB: 256, postDataJobs: 2, earlyIndexes: true, earlyIndexMiB: 16, copyFormat: 'auto' }),
     tdengine: z
       .object({
         /** Child tables of one super table exported (and restored) by one job, in one object. */

@@ -3,12 +3,14 @@ import type { Codec } from '../config/schema.ts';
 import { type CompressionSpec, compressor, decompressor, effectiveCompression } from './codec.ts';
 import { ByteCounter, HashCounter, IntegrityError, RowCounter, VerifyingHashStream } from './counting.ts';
 import { DecryptStream, EncryptStream } from './crypto.ts';
+import { BinaryCopyFormatError, BinaryCopyRowCounter } from './pgcopy-binary.ts';
 
 export { releaseBuffer } from './buffer-pool.ts';
 export * from './codec.ts';
 export { GZIP_BLOCK_BYTES, gzipImplementation, LibdeflateGzipStream } from './gzip.ts';
 export * from './counting.ts';
 export * from './crypto.ts';
+export { BinaryCopyFormatError, BinaryCopyRowCounter, BinaryCopyRowHashSink, BinaryCopyScanner, type TupleSink } from './pgcopy-binary.ts';
 
 /** What a stored object's manifest entry records about it. */
 export interface EncodedStats {
@@ -82,6 +84,12 @@ export interface DecodeOptions {
   dataKey?: Buffer;
   /** For error messages: which object this is. */
   label: string;
+  /**
+   * How the raw data holds its rows: one per line (default: COPY text, TDengine JSON lines),
+   * or as tuples of PostgreSQL's binary COPY format, which are counted by walking their
+   * structure (a broken structure is then the object's corruption too).
+   */
+  rowFraming?: 'lines' | 'pg-copy-binary';
 }
 
 /**
@@ -90,7 +98,7 @@ export interface DecodeOptions {
  * match the manifest, so a consumer that commits at the end commits nothing.
  */
 export function decodeFromStorage(stored: Readable, opts: DecodeOptions): { stream: Readable; rows: () => number } {
-  const counter = new RowCounter();
+  const counter = opts.rowFraming === 'pg-copy-binary' ? new BinaryCopyRowCounter() : new RowCounter();
   const stages: Transform[] = [new VerifyingHashStream(opts.expected, opts.label)];
   if (opts.dataKey) stages.push(new DecryptStream(opts.dataKey, opts.label));
   const dec = decompressor(opts.codec, { memberBytes: opts.memberBytes });
@@ -110,7 +118,9 @@ export function decodeFromStorage(stored: Readable, opts: DecodeOptions): { stre
   pipeline([stored, ...stages], (err) => {
     if (!err) return;
     const corrupt = dec !== undefined && first?.stream === dec && first.error === err;
-    out.destroy(corrupt ? new IntegrityError(`${opts.label}: corrupt ${opts.codec} data: ${err.message}`, { cause: err }) : err);
+    if (corrupt) out.destroy(new IntegrityError(`${opts.label}: corrupt ${opts.codec} data: ${err.message}`, { cause: err }));
+    else if (err instanceof BinaryCopyFormatError) out.destroy(new IntegrityError(`${opts.label}: ${err.message}`, { cause: err }));
+    else out.destroy(err);
   });
   counter.pipe(out);
   // A consumer that stops early (a failed COPY) must release the stored object's stream too.
