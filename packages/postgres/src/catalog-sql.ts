@@ -18,8 +18,13 @@ export const NOT_EXTENSION_MEMBER_SQL = `NOT EXISTS (SELECT 1 FROM pg_catalog.pg
  * not generated (stored or virtual). Identity columns are included.
  */
 export function copyColumnsSql(serverVersionNum: number): string {
+  return `COALESCE((SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attnum) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND ${copiedColumnSql(serverVersionNum)}), '{}'::text[])`;
+}
+
+/** Predicate on `a` (pg_attribute): a column COPY moves (see {@link copyColumnsSql}). */
+export function copiedColumnSql(serverVersionNum: number): string {
   const notGenerated = serverVersionNum >= 120000 ? ` AND a.attgenerated = ''` : '';
-  return `COALESCE((SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attnum) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped${notGenerated}), '{}'::text[])`;
+  return `a.attnum > 0 AND NOT a.attisdropped${notGenerated}`;
 }
 
 /** Parent relation of `c` (partition parent or first inheritance parent) as schema / name. */

@@ -1,7 +1,8 @@
-/** The data half of a backup: one table (or one block range of it) as COPY text. */
+/** The data half of a backup: one table (or one block range of it) as COPY data, text or binary. */
 
 import type { Readable } from 'node:stream';
 import type { Client } from 'pg';
+import { copyWithClause, type CopyFormat } from './copy-format.ts';
 import { fastCopyTo as copyTo } from './copy-out.ts';
 import { abortConnectionOn, CANONICAL_SESSION_SQL, closeClient, connect, destroyClient, errorContext } from './connection.ts';
 import { abortReason, pgErrorToDomain } from './errors.ts';
@@ -16,12 +17,14 @@ export interface ExportTableOptions {
   readonly table: TableSpec;
   /** A block range from {@link SnapshotSession.tableChunks}; absent or null: the whole table. */
   readonly chunk?: BlockRange | null | undefined;
+  /** Default text; binary only for tables whose columns allow it (ExportableTable.binaryCopySafe). */
+  readonly format?: CopyFormat | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly connectTimeoutMs?: number | undefined;
 }
 
 export interface TableExport {
-  /** Raw COPY text-format bytes, in the database's encoding. */
+  /** Raw COPY bytes in the requested format; text in the database's encoding. */
   readonly stream: Readable;
   /**
    * Settles after the stream: resolves with the row count COPY reported once the transaction
@@ -43,16 +46,17 @@ export interface TableExport {
  *   `SELECT FROM`; COPY then writes one empty line per row, which COPY FROM reads back as one
  *   row each, so row counts survive.
  */
-export function exportCopySql(table: TableSpec, chunk?: BlockRange | null): string {
+export function exportCopySql(table: TableSpec, chunk?: BlockRange | null, format: CopyFormat = 'text'): string {
   const rel = quoteQualified(table);
   const cols = quoteColumnList(table.columns);
-  if (!chunk) return table.columns.length ? `COPY ${rel} (${cols}) TO STDOUT` : `COPY ${rel} TO STDOUT`;
+  const options = copyWithClause(format);
+  if (!chunk) return table.columns.length ? `COPY ${rel} (${cols}) TO STDOUT${options}` : `COPY ${rel} TO STDOUT${options}`;
   for (const b of [chunk.fromBlock, chunk.toBlock]) {
     if (b !== null && (!Number.isSafeInteger(b) || b < 0)) throw new RangeError(`invalid block number ${String(b)}`);
   }
   const conds = [`ctid >= '(${chunk.fromBlock},0)'::pg_catalog.tid`];
   if (chunk.toBlock !== null) conds.push(`ctid < '(${chunk.toBlock},0)'::pg_catalog.tid`);
-  return `COPY (SELECT ${cols} FROM ONLY ${rel} WHERE ${conds.join(' AND ')}) TO STDOUT`;
+  return `COPY (SELECT ${cols} FROM ONLY ${rel} WHERE ${conds.join(' AND ')}) TO STDOUT${options}`;
 }
 
 /**
@@ -60,7 +64,7 @@ export function exportCopySql(table: TableSpec, chunk?: BlockRange | null): stri
  * connection: `BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT
  * '<id>'`, the canonical session settings (see CANONICAL_SESSION_SQL: ISO dates, UTC, exact
  * floats, hex bytea, empty search_path...), client_encoding = the database encoding (bytes
- * pass through unconverted), then COPY text format (see {@link exportCopySql}).
+ * pass through unconverted), then COPY in `format` (see {@link exportCopySql}).
  *
  * Resolves once COPY has started; rejects with SnapshotGoneError when the snapshot can no
  * longer be imported, or with the connection errors (SourceUnreachableError,
@@ -71,7 +75,7 @@ export function exportCopySql(table: TableSpec, chunk?: BlockRange | null): stri
 export async function exportTable(opts: ExportTableOptions): Promise<TableExport> {
   const target = parseTarget(opts.url);
   const ctx = { ...errorContext(target), snapshotId: opts.snapshotId };
-  const sql = exportCopySql(opts.table, opts.chunk);
+  const sql = exportCopySql(opts.table, opts.chunk, opts.format);
   const client: Client = await connect(target, {
     signal: opts.signal,
     connectTimeoutMs: opts.connectTimeoutMs,

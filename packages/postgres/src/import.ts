@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Client } from 'pg';
 import { LEDGER_SCHEMA } from './catalog-sql.ts';
+import { copyWithClause, type CopyFormat } from './copy-format.ts';
 import { copyFromStdin } from './copy-in.ts';
 import { CANONICAL_SESSION_SQL, withClient } from './connection.ts';
 import { quoteColumnList, quoteIdent, quoteLiteral, quoteQualified } from './quote.ts';
@@ -22,13 +23,24 @@ export interface ImportTableOptions {
   readonly url: string;
   readonly table: TableSpec;
   /**
-   * Raw COPY text, as exportTable produced it. Consumed to its end, or destroyed when the
-   * import fails or is skipped. An error it emits (e.g. a checksum mismatch found by a
-   * transform of the caller) aborts the COPY: nothing of this load remains.
+   * Raw COPY data in `format`, as exportTable produced it: one stream, or `parts`, streams
+   * loaded one after another by a COPY each, in the same transaction (the chunks of one
+   * table; binary COPY data has a header and a trailer per stream, so chunks cannot be
+   * concatenated into one COPY). Each stream is consumed to its end, or destroyed when the
+   * import fails or is skipped; `parts` is iterated only as far as the load gets. An error a
+   * stream emits, or the iterator throws (e.g. a checksum or row-count mismatch found by the
+   * caller), aborts the COPY: nothing of this load remains.
    */
-  readonly source: Readable;
+  readonly source: Readable | { readonly parts: AsyncIterable<Readable> };
+  /** COPY format of the data (the object's: text unless it was exported as binary). */
+  readonly format?: CopyFormat | undefined;
   /**
-   * Called with each chunk of `source` once it has been sent to the server and nothing
+   * Called inside the transaction after each stream's COPY with its index and the rows COPY
+   * reported; throwing rolls the whole load back (a row count that is not the expected one).
+   */
+  readonly checkPart?: ((index: number, rows: number) => void) | undefined;
+  /**
+   * Called with each chunk of the source once it has been sent to the server and nothing
    * here refers to it any more (a restore returns pooled buffers with it: @bk/core's
    * releaseBuffer). Not called for chunks whose write failed.
    */
@@ -50,14 +62,17 @@ export interface ImportTableOptions {
 export interface ImportResult {
   /** Rows COPY loaded (or, when skipped, recorded by the attempt that loaded them). */
   readonly rows: number;
+  /** Rows of each stream as COPY counted them (source order); empty when skipped. */
+  readonly partRows: readonly number[];
   /** True when the ledger showed this object already loaded and nothing was done. */
   readonly skipped: boolean;
 }
 
-/** `COPY "s"."t" ("c1", ...) FROM STDIN` (no column list for a table without columns). */
-export function importCopySql(table: TableSpec): string {
+/** `COPY "s"."t" ("c1", ...) FROM STDIN [WITH (FORMAT binary)]` (no column list for a table without columns). */
+export function importCopySql(table: TableSpec, format: CopyFormat = 'text'): string {
   const rel = quoteQualified(table);
-  return table.columns.length ? `COPY ${rel} (${quoteColumnList(table.columns)}) FROM STDIN` : `COPY ${rel} FROM STDIN`;
+  const into = table.columns.length ? `${rel} (${quoteColumnList(table.columns)})` : rel;
+  return `COPY ${into} FROM STDIN${copyWithClause(format)}`;
 }
 
 /**
@@ -90,6 +105,13 @@ export function importCopySql(table: TableSpec): string {
  */
 export async function importTable(opts: ImportTableOptions): Promise<ImportResult> {
   const { source, ledger } = opts;
+  const streams: Iterable<Readable> | AsyncIterable<Readable> = 'parts' in source ? source.parts : [source];
+  // Until the loop below takes them over, the streams are ours to release on any exit.
+  let release = (): void => {
+    if (!('parts' in source)) {
+      if (!source.destroyed && !source.readableEnded) source.destroy();
+    } else void source.parts[Symbol.asyncIterator]().return?.();
+  };
   const encoding = opts.encoding ?? 'UTF8';
   if (!/^[A-Za-z0-9_]+$/.test(encoding)) throw new RangeError(`invalid encoding name ${JSON.stringify(encoding)}`);
   const conn = { signal: opts.signal, connectTimeoutMs: opts.connectTimeoutMs, applicationName: 'bk-import' };
@@ -109,14 +131,21 @@ export async function importTable(opts: ImportTableOptions): Promise<ImportResul
           const row = seen.rows[0];
           if (row) {
             await client.query('ROLLBACK');
-            source.destroy();
-            return { rows: Number(row.rows), skipped: true };
+            return { rows: Number(row.rows), partRows: [], skipped: true };
           }
         }
         if (opts.skipWal ?? !isChunkKey(ledger?.objectKey)) await truncateIfEmptyForWalSkip(client, opts.table);
-        const copy = client.query(copyFromStdin(importCopySql(opts.table), opts.sent));
-        await pipeline(source, copy);
-        const rows = copy.rowCount;
+        const sql = importCopySql(opts.table, opts.format);
+        const partRows: number[] = [];
+        // From here on, pipeline() destroys a failed stream and for-await closes the iterator.
+        release = () => undefined;
+        for await (const part of streams) {
+          const copy = client.query(copyFromStdin(sql, opts.sent));
+          await pipeline(part, copy);
+          opts.checkPart?.(partRows.length, copy.rowCount);
+          partRows.push(copy.rowCount);
+        }
+        const rows = partRows.reduce((a, b) => a + b, 0);
         if (ledger) {
           await client.query(`INSERT INTO ${LEDGER} (restore_id, object_key, rows) VALUES ($1, $2, $3)`, [
             ledger.restoreId,
@@ -125,14 +154,14 @@ export async function importTable(opts: ImportTableOptions): Promise<ImportResul
           ]);
         }
         await client.query('COMMIT');
-        return { rows, skipped: false };
+        return { rows, partRows, skipped: false };
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       }
     });
   } finally {
-    if (!source.destroyed && !source.readableEnded) source.destroy();
+    release();
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * @bk/postgres: the PostgreSQL source connector. Plain async functions and one class; raw
- * streams (COPY text, pg_dump archives). No queues, storage or compression here.
+ * streams (COPY text or binary, pg_dump archives). No queues, storage or compression here.
  */
 
 export type { BlockRange, SchemaSection, SequenceValue, ServerVersion, TableRef, TableSpec } from './types.ts';
@@ -22,6 +22,7 @@ export {
   type PgConnectorErrorCode,
 } from './errors.ts';
 export { LEDGER_SCHEMA } from './catalog-sql.ts';
+export { BINARY_SAFE_TYPES, type CopyFormat } from './copy-format.ts';
 export {
   discover,
   listDatabases,

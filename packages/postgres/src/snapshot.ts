@@ -5,7 +5,8 @@
  */
 
 import type { Client } from 'pg';
-import { NOT_EXTENSION_MEMBER_SQL, PARENT_SQL, USER_SCHEMA_SQL, copyColumnsSql } from './catalog-sql.ts';
+import { NOT_EXTENSION_MEMBER_SQL, PARENT_SQL, USER_SCHEMA_SQL, copiedColumnSql, copyColumnsSql } from './catalog-sql.ts';
+import { binaryCopySafeSql } from './copy-format.ts';
 import { abortConnectionOn, closeClient, connect, errorContext, NO_TIMEOUTS_SQL } from './connection.ts';
 import { abortReason, pgErrorToDomain, SnapshotGoneError } from './errors.ts';
 import { quoteQualified } from './quote.ts';
@@ -25,6 +26,8 @@ export interface ExportableTable extends TableSpec {
   readonly sizeBytes: number;
   /** pg_class.reltuples: -1 when unknown. */
   readonly estimatedRows: number;
+  /** Every copied column has a type that binary COPY carries exactly (see copy-format.ts). */
+  readonly binaryCopySafe: boolean;
 }
 
 /** Which tables to list: everything (default), these tables, or these schemas. */
@@ -189,12 +192,13 @@ export class SnapshotSession {
       reltuples: number;
       size_bytes: string;
       columns: string[];
+      binary_safe: boolean;
       parent_schema: string | null;
       parent_name: string | null;
     }>(
       `SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relispartition, c.relpages, c.reltuples,
               pg_catalog.pg_relation_size(c.oid) AS size_bytes, ${copyColumnsSql(this.serverVersion.num)} AS columns,
-              ${PARENT_SQL}
+              ${binaryCopySafeSql(copiedColumnSql(this.serverVersion.num))} AS binary_safe, ${PARENT_SQL}
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind = 'r' AND ${USER_SCHEMA_SQL} AND ${NOT_EXTENSION_MEMBER_SQL}${where}
         ORDER BY n.nspname, c.relname`,
@@ -220,6 +224,7 @@ export class SnapshotSession {
         relpages: r.relpages,
         sizeBytes: Number(r.size_bytes),
         estimatedRows: r.reltuples < 0 ? -1 : r.reltuples,
+        binaryCopySafe: r.binary_safe,
       };
     });
   }
