@@ -3,6 +3,7 @@ import { type RestoreRecord, getBackup } from '@bk/catalog';
 import {
   type Manifest,
   type ManifestObject,
+  PG_COPY_BINARY,
   PermanentJobError,
   decodeFromStorage,
   errorMessage,
@@ -45,6 +46,7 @@ export async function openObject(
     expected: { sha256: obj.sha256, bytes: obj.bytes },
     ...(obj.encrypted && dataKey ? { dataKey } : {}),
     label: obj.key,
+    rowFraming: obj.format === PG_COPY_BINARY ? 'pg-copy-binary' : 'lines',
   });
 }
 

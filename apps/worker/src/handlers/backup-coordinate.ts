@@ -10,6 +10,8 @@ import {
 } from '@bk/catalog';
 import {
   type FlowChild,
+  PG_COPY_BINARY,
+  PG_COPY_TEXT,
   PermanentJobError,
   codecExtension,
   databasePrefix,
@@ -149,11 +151,13 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
 
         for (const table of tables) {
           const chunks = await session.tableChunks(table, chunkBytes);
+          // Binary where every column's type allows it (copy-format.ts); `.pgcopy` names it for a person.
+          const copyFormat = platform.config.postgres.copyFormat === 'auto' && table.binaryCopySafe ? 'binary' : 'text';
           const base = `${dbPrefix}data/${keySegment(table.schema)}/${keySegment(table.name)}`;
           chunks.forEach((range, index) => {
             const chunk =
               chunks.length > 1 ? { index, count: chunks.length, fromBlock: range.fromBlock, toBlock: range.toBlock } : undefined;
-            const key = `${base}${partSuffix(chunk?.index)}.copy${ext}`;
+            const key = `${base}${partSuffix(chunk?.index)}${copyFormat === 'binary' ? '.pgcopy' : '.copy'}${ext}`;
             objects.push({
               key,
               seq: seq++,
@@ -164,7 +168,7 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
               displayName: displayName(table.schema, table.name),
               columns: table.columns,
               chunk: chunk ?? null,
-              format: 'pg-copy-text',
+              format: copyFormat === 'binary' ? PG_COPY_BINARY : PG_COPY_TEXT,
               compression: backup.compression,
               encrypted: Boolean(dataKey),
             });
@@ -182,6 +186,7 @@ export const coordinateBackup: Handler<'backup.coordinate'> = async (platform, {
                 table: { schema: table.schema, name: table.name, columns: table.columns },
                 ...(chunk ? { chunk } : {}),
                 compression: backup.compression,
+                copyFormat,
               },
             });
           });

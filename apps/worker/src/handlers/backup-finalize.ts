@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { type BackupObjectRecord, type BackupRecord, getBackup, listBackupObjects } from '@bk/catalog';
-import { type Manifest, MANIFEST_FORMAT, MANIFEST_VERSION, PermanentJobError, type SequenceState, manifestKey } from '@bk/core';
+import { type Manifest, MANIFEST_FORMAT, PermanentJobError, type SequenceState, manifestKey, manifestVersionFor } from '@bk/core';
 import type { Handler } from './types.ts';
 import { succeedBackup } from '@bk/platform';
 
@@ -83,7 +83,7 @@ export function buildManifest(backup: BackupRecord, objects: BackupObjectRecord[
   const sum = (f: (o: (typeof mObjects)[number]) => number) => mObjects.reduce((a, o) => a + f(o), 0);
   return {
     format: MANIFEST_FORMAT,
-    formatVersion: MANIFEST_VERSION,
+    formatVersion: manifestVersionFor(mObjects),
     backupId: backup.id,
     source: { name: backup.source, kind: backup.sourceKind, serverVersion: backup.serverVersion ?? '' },
     type: backup.type,

@@ -1,5 +1,13 @@
 import { pipeline } from 'node:stream/promises';
-import { type ManifestObject, LineHashSink, addLineHashes, EMPTY_LINE_HASH, displayName } from '@bk/core';
+import {
+  type ManifestObject,
+  BinaryCopyRowHashSink,
+  LineHashSink,
+  PG_COPY_BINARY,
+  addLineHashes,
+  EMPTY_LINE_HASH,
+  displayName,
+} from '@bk/core';
 import { type Platform, openObject, pgUrlForDatabase, tdClientFor } from '@bk/platform';
 import { dropTdScratchDatabase } from './td-drill.ts';
 import { SnapshotSession, exportTable, quoteIdent } from '@bk/postgres';
@@ -7,8 +15,9 @@ import pg from 'pg';
 
 /**
  * After a drill restore: for every restored table, the hash of its rows read back with
- * COPY must equal the hash of the rows in the backup's objects (order-independent, so
- * chunks loaded in parallel compare equal). Returns the differences.
+ * COPY (in the format of its objects) must equal the hash of the rows in the backup's
+ * objects (order-independent, so chunks loaded in parallel compare equal). Returns the
+ * differences.
  */
 export async function compareDrill(
   platform: Platform,
@@ -28,9 +37,11 @@ export async function compareDrill(
     try {
       for (const objs of byTable.values()) {
         const first = objs[0] as ManifestObject;
+        const binary = first.format === PG_COPY_BINARY;
+        const rowHash = () => (binary ? new BinaryCopyRowHashSink() : new LineHashSink());
         let expected = EMPTY_LINE_HASH;
         for (const o of objs) {
-          const sink = new LineHashSink();
+          const sink = rowHash();
           await pipeline((await openObject(platform, o, dataKey, signal)).stream, sink);
           expected = addLineHashes(expected, sink.value());
         }
@@ -38,9 +49,10 @@ export async function compareDrill(
           url: pgUrlForDatabase(serverUrl, to),
           snapshotId: session.snapshotId,
           table: { schema: first.schemaName as string, name: first.tableName as string, columns: first.columns ?? [] },
+          format: binary ? 'binary' : 'text',
           signal,
         });
-        const sink = new LineHashSink();
+        const sink = rowHash();
         await pipeline(stream, sink);
         await done;
         tables++;

@@ -8,7 +8,7 @@ import type { Handler } from './types.ts';
 
 /**
  * Streams one table (or one ctid block range) of the backup's snapshot:
- * COPY TO STDOUT -> count rows -> compress -> encrypt -> hash -> object store.
+ * COPY TO STDOUT (text or binary format, as planned) -> compress -> encrypt -> hash -> object store.
  * Idempotent: a retry rewrites the object whole under the same key, and the catalog row is
  * updated only after the upload completed.
  */
@@ -35,6 +35,7 @@ export const exportPgTable: Handler<'export.pg-table'> = async (platform, p, ctx
       snapshotId: p.snapshotId,
       table: p.table,
       ...(p.chunk ? { chunk: { fromBlock: p.chunk.fromBlock, toBlock: p.chunk.toBlock } } : {}),
+      format: p.copyFormat ?? 'text',
       signal: ctx.signal,
     });
     const throttle = createThrottle(platform, p.source, ctx.signal);

@@ -1,6 +1,6 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { getRestore } from '@bk/catalog';
-import { PermanentJobError, releaseBuffer, type ManifestObject } from '@bk/core';
+import { PG_COPY_BINARY, PG_COPY_TEXT, PermanentJobError, releaseBuffer, type ManifestObject } from '@bk/core';
 import { loadManifest, openObject, pgUrlForDatabase, restoreRequestOf } from '@bk/platform';
 import { importTable } from '@bk/postgres';
 import { recordLoad } from './load-status.ts';
@@ -13,9 +13,9 @@ import type { Handler } from './types.ts';
  * match at the end) rolls back whole. Rows loaded must equal the manifest's count.
  *
  * With `objectKeys` (the coordinator's choice where the target skips WAL for tables filled
- * in the transaction that emptied them), every chunk of one table is read in order into one
- * COPY in one transaction: each object is still checked on its own (size, SHA-256, rows
- * against the manifest), and the ledger row is the first object's.
+ * in the transaction that emptied them), every chunk of one table is loaded in order, a
+ * COPY each, in one transaction: each object is still checked on its own (size, SHA-256,
+ * rows against the manifest), and the ledger row is the first object's.
  *
  * A job that loads a whole table may have a parent in the flow that builds the table's
  * indexes once it is done (restore-pg-indexes.ts).
@@ -37,6 +37,8 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, c
   const first = objs[0]!;
   if (objs.some((o) => o.database !== first.database || o.schemaName !== first.schemaName || o.tableName !== first.tableName))
     throw new PermanentJobError(`objects ${keys.join(', ')} are not of one table`);
+  const format = copyFormatOf(first);
+  if (objs.some((o) => o.format !== first.format)) throw new PermanentJobError(`objects ${keys.join(', ')} mix COPY formats`);
   const req = restoreRequestOf(restore);
   const target = req.targetDatabase ?? first.database;
   const source = platform.sources.forJob(restore.source);
@@ -46,12 +48,18 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, c
   return recordLoad(platform, { restoreId, objectKeys: keys, label }, ctx, async () => {
     const counted: number[] = [];
     let current: (() => number) | undefined;
-    // One object open at a time; an integrity error of any of them fails the whole COPY.
-    async function* objectsInOrder(): AsyncGenerator<Buffer> {
+    // One object open at a time, one COPY each; an integrity error of any of them, or a row
+    // count other than the manifest's (checked before the next object opens, and for the
+    // last one before the commit), fails the whole load.
+    async function* objectsInOrder(): AsyncGenerator<Readable> {
       for (const obj of objs) {
         const opened = await openObject(platform, obj, dataKey, ctx.signal);
         current = opened.rows;
-        for await (const chunk of opened.stream) yield chunk as Buffer;
+        try {
+          yield opened.stream;
+        } finally {
+          if (!opened.stream.readableEnded) opened.stream.destroy();
+        }
         const rows = opened.rows();
         if (rows !== obj.rows) throw new PermanentJobError(`${describe(obj)}: holds ${rows} rows, the manifest says ${obj.rows}`);
         counted.push(rows);
@@ -67,7 +75,13 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, c
     const { rows } = await importTable({
       url,
       table,
-      source: Readable.from(objectsInOrder(), { objectMode: false }),
+      source: { parts: objectsInOrder() },
+      format,
+      // COPY's own count must agree too (a server that dropped rows, e.g. through a trigger).
+      checkPart: (i, n) => {
+        const obj = objs[i]!;
+        if (n !== obj.rows) throw new PermanentJobError(`${describe(obj)}: COPY loaded ${n} rows, the manifest says ${obj.rows}`);
+      },
       // The decoded chunks go nowhere else: once sent, their pooled buffers are reused.
       sent: releaseBuffer,
       ledger: { restoreId, objectKey: first.key },
@@ -81,6 +95,13 @@ export const restorePgTable: Handler<'restore.pg-table'> = async (platform, p, c
     return { rows, rowsByKey: Object.fromEntries(objs.map((o) => [o.key, o.rows])) };
   });
 };
+
+/** The COPY format an object was written in; a format this version does not know is refused. */
+function copyFormatOf(obj: ManifestObject): 'text' | 'binary' {
+  if (obj.format === PG_COPY_TEXT) return 'text';
+  if (obj.format === PG_COPY_BINARY) return 'binary';
+  throw new PermanentJobError(`${obj.key}: data format ${JSON.stringify(obj.format)} is not one this version restores into PostgreSQL`);
+}
 
 function describe(obj: ManifestObject): string {
   return `${obj.table ?? obj.key}${obj.chunk ? ` part ${obj.chunk.index + 1}/${obj.chunk.count}` : ''}`;
