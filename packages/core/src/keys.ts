@@ -6,6 +6,7 @@
  *   backups/<source>/<backupId>/<db>/schema/pre-data.pgdump.zst
  *   backups/<source>/<backupId>/<db>/data/<schema>/<table>.copy.zst            (one object)
  *   backups/<source>/<backupId>/<db>/data/<schema>/<table>.part-0003.copy.zst  (a chunk)
+ *   backups/<source>/<backupId>/<db>/data/<schema>/<table>.pgcopy.zst          (binary COPY format)
  *
  * Identifiers are percent-encoded down to [A-Za-z0-9_-] so that any legal table name
  * (spaces, quotes, dots, "..", unicode) gives a safe, unambiguous key segment.
