@@ -385,6 +385,35 @@ function printScenario(id: string, copyBytes: number): string {
   );
 }
 
+/**
+ * Server CPU-s by what the backends were doing (bench/postgres/proc.ts ServerProfiler):
+ * where a restore's server time goes against pg_restore's, e.g. COPY against index builds.
+ */
+function printServerActivity(): string {
+  const main = ['COPY', 'CREATE INDEX', 'ALTER TABLE', 'SELECT', 'autovacuum worker'];
+  const background = ['checkpointer', 'background writer', 'walwriter'];
+  const rows = records.map((r) => {
+    const by = (k: string) => medianOf(r, (p) => p.serverByActivity?.[k] ?? 0);
+    const keys = new Set(r.phases.flatMap((p) => Object.keys(p.serverByActivity ?? {})));
+    const rest = [...keys].filter((k) => !main.includes(k) && !background.includes(k));
+    const attributed = [...keys].reduce((a, k) => a + by(k), 0);
+    return [
+      r.scenario,
+      r.op,
+      r.name,
+      s1(medianOf(r, (p) => p.cpu.server)),
+      ...main.map((k) => s1(by(k))),
+      s1(background.reduce((a, k) => a + by(k), 0)),
+      rest.map((k) => `${k} ${s1(by(k))}`).join(', '),
+      s1(Math.max(0, medianOf(r, (p) => p.cpu.server) - attributed)),
+    ];
+  });
+  return (
+    'Server CPU-s by backend activity (process titles sampled every 200 ms; parallel workers count with their leader)\n' +
+    table(['sc', 'op', 'run', 'srv CPU-s', ...main, 'checkpointer+writers', 'other activities', 'unattributed'], rows)
+  );
+}
+
 function printBreakdowns(): string {
   const rows = records
     .filter((r) => r.breakdown)
@@ -689,6 +718,7 @@ async function main(): Promise<void> {
   for (const spec of specs.filter((s) => scenarios.includes(s.id))) out.push('', printScenario(spec.id, spec.copyBytes));
   out.push('', printRss());
   out.push('', printBreakdowns());
+  out.push('', printServerActivity());
   out.push(
     '',
     'Targets (reported, never asserted)\n' +

@@ -22,7 +22,9 @@ export interface Phase {
   maxSampledRssMiB: Record<string, number>;
   /** Anonymous (heap, buffers) vs file-backed (code, mapped modules) RSS at that sample, MiB. */
   rssSplitAtMaxMiB: Record<string, { anon: number; file: number }>;
-  timeline: { t: number; cores: Record<string, number> }[];
+  timeline: { t: number; cores: Record<string, number>; serverBy?: Record<string, number> }[];
+  /** Server CPU-s by backend activity (COPY, CREATE INDEX, autovacuum worker...): proc.ts ServerProfiler. */
+  serverByActivity: Record<string, number>;
 }
 
 export interface MeasureOptions {
@@ -94,6 +96,7 @@ export async function measure<T>(
       maxSampledRssMiB: Object.fromEntries(Object.entries(sampler.maxRss).map(([k, v]) => [k, Math.round(v)])),
       rssSplitAtMaxMiB: sampler.atMax,
       timeline: sampler.timeline,
+      serverByActivity: Object.fromEntries(Object.entries(sampler.server.seconds).map(([k, v]) => [k, r2(v)])),
     },
   };
 }

@@ -193,23 +193,30 @@ export class Sampler {
   readonly maxRss: Record<string, number> = {};
   /** RssAnon / RssFile (MiB) at the moment of each process's highest VmRSS sample. */
   readonly atMax: Record<string, { anon: number; file: number }> = {};
-  readonly timeline: { t: number; cores: Record<string, number> }[] = [];
+  readonly timeline: { t: number; cores: Record<string, number>; serverBy?: Record<string, number> }[] = [];
+  private lastServerBy: Record<string, number> = {};
   private readonly t0 = performance.now();
+  /** Server CPU by backend activity over the sampled interval (ServerProfiler). */
+  readonly server: ServerProfiler;
 
   constructor(
     private readonly groups: Groups,
     private readonly rssMs = 200,
     private readonly cpuEvery = 5,
-  ) {}
+  ) {
+    this.server = new ServerProfiler(groups.server);
+  }
 
   start(): this {
     this.last = cpuSnapshot(this.groups);
+    this.server.sample();
     this.timer = setInterval(() => this.tick(), this.rssMs);
     this.timer.unref();
     return this;
   }
 
   private tick(): void {
+    this.server.sample();
     for (const [label, pid] of Object.entries(this.groups.workers)) {
       const rss = statusMiB(pid, 'VmRSS');
       if (rss !== undefined && rss > (this.maxRss[label] ?? 0)) {
@@ -229,7 +236,14 @@ export class Sampler {
       bench: r2(d.bench / secs),
       machine: r2(d.machineBusy / secs),
     };
-    this.timeline.push({ t: r2((now.at - this.t0) / 1000), cores });
+    // Server cores by backend activity over the same interval.
+    const serverBy: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.server.seconds)) {
+      const c = r2((v - (this.lastServerBy[k] ?? 0)) / secs);
+      if (c > 0) serverBy[k] = c;
+    }
+    this.lastServerBy = { ...this.server.seconds };
+    this.timeline.push({ t: r2((now.at - this.t0) / 1000), cores, serverBy });
     this.last = now;
   }
 
@@ -238,4 +252,84 @@ export class Sampler {
     this.timer = undefined;
     this.tick();
   }
+}
+
+/**
+ * Where the server's CPU goes, by what each backend is doing: every sample reads each
+ * server process's CPU and process title (PostgreSQL keeps `postgres: user db host(port)
+ * COMMAND` up to date, update_process_title), and adds the CPU it used since the last
+ * sample to the activity its title shows now (COPY, CREATE INDEX, ALTER TABLE, SELECT,
+ * idle...). Parallel workers count under their leader's activity; autovacuum, the
+ * checkpointer, the background and WAL writers under their own names. What a backend used
+ * after its last sample, before it exited, is not attributed (it shows as the difference
+ * to the server's total).
+ */
+export class ServerProfiler {
+  private readonly last = new Map<number, number>();
+  readonly seconds: Record<string, number> = {};
+
+  constructor(private readonly postmaster: number) {}
+
+  sample(): void {
+    const titles = new Map<number, string>();
+    const procs = new Map<number, ProcInfo>();
+    for (const pid of serverChildren(this.postmaster)) {
+      try {
+        const info = parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'), pid);
+        if (!info) continue;
+        procs.set(pid, info);
+        titles.set(pid, cmdline(pid));
+      } catch {
+        // exited meanwhile
+      }
+    }
+    const seen = new Set<number>();
+    for (const [pid, title] of titles) {
+      const own = procs.get(pid);
+      if (!own) continue;
+      seen.add(pid);
+      const before = this.last.get(pid);
+      this.last.set(pid, own.cpu);
+      // A process first seen now: its CPU so far is from before or between samples, and
+      // backends start in a few ms; count it whole only when it is new to a running profile.
+      const used = before === undefined ? (this.started ? own.cpu : 0) : own.cpu - before;
+      if (used <= 0) continue;
+      const activity = serverActivity(title, titles);
+      this.seconds[activity] = (this.seconds[activity] ?? 0) + used;
+    }
+    for (const pid of this.last.keys()) if (!seen.has(pid)) this.last.delete(pid);
+    this.started = true;
+  }
+
+  private started = false;
+}
+
+/** The postmaster's children: /proc/<pid>/task/<pid>/children (Linux 4.2+), else a scan of /proc. */
+function serverChildren(postmaster: number): number[] {
+  try {
+    return readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return childrenOf(postmaster);
+  }
+}
+
+/** The activity a server process title shows (see ServerProfiler). */
+export function serverActivity(title: string, titles: ReadonlyMap<number, string>): string {
+  const leader = /^postgres: parallel worker for PID (\d+)/.exec(title);
+  if (leader) {
+    const t = titles.get(Number(leader[1]));
+    return t && !t.includes('parallel worker') ? serverActivity(t, titles) : 'parallel worker';
+  }
+  const bg = /^postgres: (checkpointer|background writer|walwriter|autovacuum launcher|autovacuum worker|logical replication launcher)/.exec(
+    title,
+  );
+  if (bg) return bg[1]!;
+  // postgres: <user> <db> <host>(<port>) <command words> [waiting]
+  const m = /^postgres: \S+ \S+ \S+ (.*)$/.exec(title.trim());
+  if (!m) return 'other';
+  const cmd = m[1]!.replace(/ waiting$/, '');
+  if (cmd.startsWith('idle')) return cmd;
+  const words = cmd.split(' ');
+  const two = `${words[0]} ${words[1] ?? ''}`.trim();
+  return ['CREATE INDEX', 'ALTER TABLE', 'CREATE TABLE', 'DROP DATABASE', 'CREATE DATABASE'].includes(two) ? two : (words[0] ?? 'other');
 }
