@@ -393,19 +393,20 @@ function printServerActivity(): string {
   const main = ['COPY', 'CREATE INDEX', 'ALTER TABLE', 'SELECT', 'autovacuum worker'];
   const background = ['checkpointer', 'background writer', 'walwriter'];
   const rows = records.map((r) => {
-    const by = (k: string) => medianOf(r, (p) => p.serverByActivity?.[k] ?? 0);
-    const keys = new Set(r.phases.flatMap((p) => Object.keys(p.serverByActivity ?? {})));
+    const by = (k: string) => medianOf(r, (p) => p.serverByActivity[k] ?? 0);
+    const keys = new Set(r.phases.flatMap((p) => Object.keys(p.serverByActivity)));
     const rest = [...keys].filter((k) => !main.includes(k) && !background.includes(k));
     const attributed = [...keys].reduce((a, k) => a + by(k), 0);
+    const total = medianOf(r, (p) => p.cpu.server);
     return [
       r.scenario,
       r.op,
       r.name,
-      s1(medianOf(r, (p) => p.cpu.server)),
+      s1(total),
       ...main.map((k) => s1(by(k))),
       s1(background.reduce((a, k) => a + by(k), 0)),
       rest.map((k) => `${k} ${s1(by(k))}`).join(', '),
-      s1(Math.max(0, medianOf(r, (p) => p.cpu.server) - attributed)),
+      s1(Math.max(0, total - attributed)),
     ];
   });
   return (

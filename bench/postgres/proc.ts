@@ -265,43 +265,36 @@ export class Sampler {
  * to the server's total).
  */
 export class ServerProfiler {
-  private readonly last = new Map<number, number>();
+  /** CPU seconds of each server process at the last sample. */
+  private last = new Map<number, number>();
+  private started = false;
   readonly seconds: Record<string, number> = {};
 
   constructor(private readonly postmaster: number) {}
 
   sample(): void {
-    const titles = new Map<number, string>();
-    const procs = new Map<number, ProcInfo>();
+    const now = new Map<number, { cpu: number; title: string }>();
     for (const pid of serverChildren(this.postmaster)) {
       try {
         const info = parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'), pid);
-        if (!info) continue;
-        procs.set(pid, info);
-        titles.set(pid, cmdline(pid));
+        if (info) now.set(pid, { cpu: info.cpu, title: cmdline(pid) });
       } catch {
         // exited meanwhile
       }
     }
-    const seen = new Set<number>();
-    for (const [pid, title] of titles) {
-      const own = procs.get(pid);
-      if (!own) continue;
-      seen.add(pid);
+    const titles = new Map([...now].map(([pid, p]) => [pid, p.title] as const));
+    for (const [pid, { cpu, title }] of now) {
       const before = this.last.get(pid);
-      this.last.set(pid, own.cpu);
-      // A process first seen now: its CPU so far is from before or between samples, and
-      // backends start in a few ms; count it whole only when it is new to a running profile.
-      const used = before === undefined ? (this.started ? own.cpu : 0) : own.cpu - before;
+      // A process first seen now started after the last sample (backends start in a few
+      // ms): all its CPU is new, except at the first sample, which only sets the baseline.
+      const used = before === undefined ? (this.started ? cpu : 0) : cpu - before;
       if (used <= 0) continue;
       const activity = serverActivity(title, titles);
       this.seconds[activity] = (this.seconds[activity] ?? 0) + used;
     }
-    for (const pid of this.last.keys()) if (!seen.has(pid)) this.last.delete(pid);
+    this.last = new Map([...now].map(([pid, p]) => [pid, p.cpu] as const));
     this.started = true;
   }
-
-  private started = false;
 }
 
 /** The postmaster's children: /proc/<pid>/task/<pid>/children (Linux 4.2+), else a scan of /proc. */
