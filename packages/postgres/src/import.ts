@@ -235,7 +235,6 @@ async function ensureLedger(
   });
 }
 
-/** Drops the restore ledger (schema `_bk_restore`) once a restore is finished. Idempotent. */
 /**
  * Removes a restore's ledger rows once it is finished; the ledger schema goes only when no
  * other restore into this database still has rows there (two restores may run at once).
