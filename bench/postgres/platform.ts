@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type App, buildApp } from '@bk/api';
 import { type Config, backupPrefix, createLogger, jobIds, loadConfig } from '@bk/core';
 import { type Platform, createPlatform } from '@bk/platform';
-import { WORKER_NODE_FLAGS } from '../../apps/worker/src/node-flags.ts';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from '../../apps/worker/src/node-flags.ts';
 import { stringify } from 'yaml';
 import { onCleanup } from './cleanup.ts';
 import { resetPeakRss, statusMiB } from './proc.ts';
@@ -148,7 +148,7 @@ export async function spawnWorker(stack: Stack, label: string, queues: string[],
   const out = createWriteStream(logPath);
   const child: ChildProcess = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...nodeArgs, '--import', 'tsx', 'apps/worker/src/main.ts'], {
     cwd: process.cwd(),
-    env: { ...process.env, ...stack.env, BACKUP_CONFIG: configPath, WORKER_QUEUES: queues.join(','), LOG_LEVEL: 'info' },
+    env: { ...WORKER_ENV, ...process.env, ...stack.env, BACKUP_CONFIG: configPath, WORKER_QUEUES: queues.join(','), LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(out);

@@ -7,6 +7,7 @@ import {
   cappedBackoff,
   createRedis,
   errorMessage,
+  gzipImplementation,
   isJobName,
   jobPayloads,
 } from '@bk/core';
@@ -136,7 +137,10 @@ export function startWorkers(platform: Platform, opts: StartWorkersOptions = {})
     });
     workers.push(worker);
   }
-  log.info({ worker: workerName, queues, concurrency: config.workers.concurrency }, 'workers started');
+  const gzip = gzipImplementation();
+  log.info({ worker: workerName, queues, concurrency: config.workers.concurrency, gzip }, 'workers started');
+  // Same gzip format either way, but zlib is the slower one: say so where an operator looks.
+  if (gzip !== 'libdeflate') log.warn({ gzip }, 'gzip runs on Node zlib, not libdeflate (install libdeflate-dev and rebuild @bk/libdeflate)');
 
   return {
     workers,
