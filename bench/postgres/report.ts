@@ -18,6 +18,8 @@ export interface Target {
   /** e.g. "<= 1.0x pg_dump" */
   target: string;
   value: number;
+  /** As printed after the value: 'x' (the default) for ratios, ' MB' for memory. */
+  unit?: string;
   limit: number;
   aim?: number;
   pass: boolean;
@@ -29,6 +31,7 @@ export function target(name: string, value: number, limit: number, unit: string,
     name,
     target: `<= ${limit}${unit}${aim !== undefined ? ` (aim ${aim}${unit})` : ''}`,
     value: Math.round(value * 1000) / 1000,
+    unit,
     limit,
     ...(aim !== undefined ? { aim } : {}),
     pass: value <= limit,
