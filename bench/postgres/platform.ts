@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type App, buildApp } from '@bk/api';
 import { type Config, backupPrefix, createLogger, jobIds, loadConfig } from '@bk/core';
 import { type Platform, createPlatform } from '@bk/platform';
-import { WORKER_ENV, WORKER_NODE_FLAGS } from '../../apps/worker/src/node-flags.ts';
+import { workerSpawnOptions } from '../../apps/worker/src/node-flags.ts';
 import { stringify } from 'yaml';
 import { onCleanup } from './cleanup.ts';
 import { resetPeakRss, statusMiB } from './proc.ts';
@@ -146,9 +146,13 @@ export async function spawnWorker(stack: Stack, label: string, queues: string[],
   const configPath = join(stack.dir, 'backup.config.yaml');
   const logPath = join(stack.dir, `worker-${label}-${Date.now()}.log`);
   const out = createWriteStream(logPath);
-  const child: ChildProcess = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...nodeArgs, '--import', 'tsx', 'apps/worker/src/main.ts'], {
+  const { args, env } = workerSpawnOptions(
+    { ...process.env, ...stack.env, BACKUP_CONFIG: configPath, WORKER_QUEUES: queues.join(','), LOG_LEVEL: 'info' },
+    nodeArgs,
+  );
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: process.cwd(),
-    env: { ...WORKER_ENV, ...process.env, ...stack.env, BACKUP_CONFIG: configPath, WORKER_QUEUES: queues.join(','), LOG_LEVEL: 'info' },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(out);

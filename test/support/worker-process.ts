@@ -4,7 +4,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Stack } from './stack.ts';
-import { WORKER_ENV, WORKER_NODE_FLAGS } from '../../apps/worker/src/node-flags.ts';
+import { workerSpawnOptions } from '../../apps/worker/src/node-flags.ts';
 
 export interface WorkerProcess {
   pid: number;
@@ -25,8 +25,9 @@ export async function spawnWorker(stack: Stack, queues: string[]): Promise<Worke
   await writeFile(configPath, stack.yaml);
   const logPath = join(dir, 'worker.log');
   const out = createWriteStream(logPath);
-  const child: ChildProcess = spawn(process.execPath, [...WORKER_NODE_FLAGS, '--import', 'tsx', 'apps/worker/src/main.ts'], {
-    env: { ...WORKER_ENV, ...process.env, ...stack.env, BACKUP_CONFIG: configPath, WORKER_QUEUES: queues.join(','), LOG_LEVEL: 'info' },
+  const { args, env } = workerSpawnOptions({ ...process.env, ...stack.env, BACKUP_CONFIG: configPath, WORKER_QUEUES: queues.join(','), LOG_LEVEL: 'info' });
+  const child: ChildProcess = spawn(process.execPath, args, {
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(out);
