@@ -2,6 +2,7 @@ export * from './config/interpolate.ts';
 export * from './config/load.ts';
 export * from './config/schema.ts';
 export * from './errors.ts';
+export * from './flavours.ts';
 export * from './ids.ts';
 export * from './jobs.ts';
 export * from './keys.ts';

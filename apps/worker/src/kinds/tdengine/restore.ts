@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
-import { type BackupRecord, type RestoreRecord, getBackup, insertRestoreTables, recordRestorePlan } from '@bk/catalog';
-import { type FlowChild, type Manifest, type ManifestObject, PermanentJobError, enqueueFlow, jobIds } from '@bk/core';
+import { type BackupRecord, type RestoreRecord, getBackup, insertRestoreTables, markRestoreRunning, recordRestorePlan } from '@bk/catalog';
+import { type FlowChild, type Manifest, type ManifestObject, PermanentJobError, enqueueFlow, errorMessage, jobIds } from '@bk/core';
 import {
   type Platform,
   chainOf,
@@ -34,8 +34,9 @@ import {
   readSchema,
 } from '@bk/tdengine';
 import { Job } from 'bullmq';
-import { watchRestoreFlow } from './flow.ts';
-import type { HandlerContext } from './types.ts';
+import { watchRestoreFlow } from '../flow.ts';
+import { dropDrillDatabase } from '../scratch.ts';
+import type { HandlerContext } from '../../handlers/types.ts';
 
 export interface ChainStep {
   backup: BackupRecord;
@@ -100,6 +101,18 @@ export async function readSchemaOf(
  * incremental in order, so a later backup's version of a row wins), one job per object.
  */
 export async function coordinateTdRestore(platform: Platform, restore: RestoreRecord, ctx: HandlerContext): Promise<unknown> {
+  // Every TDengine step is idempotent: a run after a lost worker (status running) resumes.
+  if (restore.status === 'queued') await markRestoreRunning(platform.db, restore.id);
+  try {
+    return await runTdRestore(platform, restore, ctx);
+  } catch (e) {
+    await endRestore(platform, restore.id, 'failed', errorMessage(e));
+    await dropDrillDatabase(platform, restore);
+    throw e;
+  }
+}
+
+async function runTdRestore(platform: Platform, restore: RestoreRecord, ctx: HandlerContext): Promise<unknown> {
   const { db } = platform;
   const restoreId = restore.id;
   const { req, sel, steps } = await loadChain(platform, restore);

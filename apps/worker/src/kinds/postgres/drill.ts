@@ -8,8 +8,7 @@ import {
   EMPTY_LINE_HASH,
   displayName,
 } from '@bk/core';
-import { type Platform, openObject, pgUrlForDatabase, tdClientFor } from '@bk/platform';
-import { dropTdScratchDatabase } from './td-drill.ts';
+import { type Platform, openObject, pgUrlForDatabase } from '@bk/platform';
 import { SnapshotSession, exportTable, quoteIdent } from '@bk/postgres';
 import pg from 'pg';
 
@@ -77,26 +76,4 @@ export async function dropScratchDatabase(serverUrl: string, database: string): 
   } finally {
     await c.end();
   }
-}
-
-/** A drill's scratch database is dropped however the drill ends (it holds production data). */
-export async function dropDrillDatabase(platform: Platform, restore: { source: string; request: Record<string, unknown> }): Promise<void> {
-  const req = restore.request as { drill?: boolean; targetDatabase?: string };
-  if (!req.drill || !req.targetDatabase) return;
-  const source = platform.sources.find(restore.source);
-  if (!source) return;
-  const drop =
-    source.kind === 'tdengine'
-      ? async (database: string) => {
-          const client = tdClientFor(platform, source);
-          try {
-            await dropTdScratchDatabase(client, database);
-          } finally {
-            client.close();
-          }
-        }
-      : (database: string) => dropScratchDatabase(source.url, database);
-  await drop(req.targetDatabase).catch((e: unknown) =>
-    platform.log.error({ err: (e as Error).message, database: req.targetDatabase }, 'could not drop a drill scratch database'),
-  );
 }

@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LineHashSink } from '@bk/core';
-import { type Platform, openObject } from '@bk/platform';
+import type { SourceConfig } from '@bk/core';
+import { type Platform, openObject, tdClientFor } from '@bk/platform';
 import { TIMESTAMP_END, type TdClient, exportRows, isPrecision, quoteIdent, readBatch } from '@bk/tdengine';
-import type { ChainStep } from './td-restore-coordinate.ts';
+import type { ChainStep } from './restore.ts';
 
 /**
  * After a TDengine drill restore (one backup, not a chain): every restored table is read back
@@ -50,4 +51,14 @@ export async function compareTdDrill(
 /** Drops a TDengine drill's scratch database. */
 export async function dropTdScratchDatabase(client: TdClient, database: string): Promise<void> {
   await client.exec(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`);
+}
+
+/** A drill's scratch database on a TDengine source, through a client of its own. */
+export async function dropTdScratch(platform: Platform, source: SourceConfig, database: string): Promise<void> {
+  const client = tdClientFor(platform, source);
+  try {
+    await dropTdScratchDatabase(client, database);
+  } finally {
+    client.close();
+  }
 }

@@ -5,6 +5,7 @@ import {
   getBackup,
   insertBackupObjects,
   listBackupObjects,
+  markBackupRunning,
   markObjectRunning,
   markObjectSucceeded,
   recordBackupSnapshot,
@@ -18,6 +19,7 @@ import {
   databasePrefix,
   encodeForStorage,
   enqueueFlow,
+  errorMessage,
   jobIds,
   keySegment,
 } from '@bk/core';
@@ -36,8 +38,8 @@ import {
   typeSql,
 } from '@bk/tdengine';
 import { Job } from 'bullmq';
-import { watchFlow } from './flow.ts';
-import type { HandlerContext } from './types.ts';
+import { watchFlow } from '../flow.ts';
+import type { HandlerContext } from '../../handlers/types.ts';
 import type { Platform } from '@bk/platform';
 
 /**
@@ -54,6 +56,18 @@ export async function coordinateTdBackup(
   source: SourceConfig,
   ctx: HandlerContext,
 ): Promise<unknown> {
+  // No snapshot to lose: a run after a lost worker resumes at the recorded cut (the flow's
+  // job ids are fixed, so enqueueing it again adds nothing that exists).
+  if (backup.status === 'queued') await markBackupRunning(platform.db, backup.id);
+  try {
+    return await runTdBackup(platform, backup, source, ctx);
+  } catch (e) {
+    await endBackup(platform, backup.id, 'failed', errorMessage(e));
+    throw e;
+  }
+}
+
+async function runTdBackup(platform: Platform, backup: BackupRecord, source: SourceConfig, ctx: HandlerContext): Promise<unknown> {
   const { db } = platform;
   const backupId = backup.id;
   // A resumed run (the first one's worker was lost) whose flow exists only watches it: the

@@ -2,10 +2,10 @@ import { type RestoreRecord, listRestoreTables, recordDrillResult } from '@bk/ca
 import { PermanentJobError } from '@bk/core';
 import { type Platform, endRestore, succeedRestore, tdClientFor } from '@bk/platform';
 import { type TdClient, countOf, quoteQualified, rowsPerChildTable } from '@bk/tdengine';
-import { dropDrillDatabase } from './drill-check.ts';
-import { compareTdDrill } from './td-drill.ts';
-import { loadChain } from './td-restore-coordinate.ts';
-import type { HandlerContext } from './types.ts';
+import { dropDrillDatabase } from '../scratch.ts';
+import { compareTdDrill } from './drill.ts';
+import { loadChain } from './restore.ts';
+import type { HandlerContext } from '../../handlers/types.ts';
 
 /**
  * After every load of a TDengine restore: the rows of each restored table are counted in the

@@ -1,6 +1,6 @@
 import type { Manifest } from '@bk/core';
 import { describe, expect, it } from 'vitest';
-import { loadJobs } from './restore-coordinate.ts';
+import { loadJobs } from './restore.ts';
 
 type Obj = Manifest['objects'][number];
 
