@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { enqueue } from '@bk/core';
+import { buildApp } from '@bk/api';
+import { createQueueSet, createRedis, enqueue } from '@bk/core';
 import { createPlatform, syncSchedulers } from '@bk/platform';
 import { createLogger, loadConfig } from '@bk/core';
 import { testServices } from '@bk/test-utils';
@@ -7,6 +8,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, isFinal, startStack, waitFor } from './support/stack.ts';
+import { startCuttingProxy } from './support/tcp-proxy.ts';
 import { startWebhookReceiver } from './support/webhook-receiver.ts';
 
 const SECRET = 'webhook-secret-0123456789';
@@ -327,5 +329,31 @@ describe('schedules, webhooks and recovery objectives', () => {
     expect(ro.rpo.status).toBe('ok');
     expect(ro.rto.samples).toBeGreaterThanOrEqual(1);
     expect(ro.rto.status).toBe('ok');
+  });
+
+  it('a drill whose job cannot be queued (Redis gone) ends failed and answers 503', async () => {
+    // An API whose producer connection reaches Redis through a proxy that then goes away:
+    // Redis is down for this API only, while the stack's own connections stay up.
+    const proxy = await startCuttingProxy(testServices().redis.url);
+    const redis = createRedis(`redis://127.0.0.1:${new URL(proxy.endpoint).port}`, 'producer');
+    const queues = createQueueSet(redis, stack.config.redis.prefix);
+    const app = await buildApp({ platform: { ...stack.platform, redis, queues } });
+    try {
+      await Promise.all(Object.values(queues.queues).map((q) => q.waitUntilReady()));
+      await proxy.close();
+      const res = await app.inject({ method: 'POST', url: '/v1/drills', payload: { source: 'pg-main' }, headers: stack.auth });
+      expect(res.statusCode, res.body).toBe(503);
+      expect(res.json()).toEqual({ error: { code: 'unavailable', message: expect.stringMatching(/job queue \(Redis\) is unavailable/) } });
+      // Nothing stays "queued": the drill's record ended failed, saying why.
+      const { rows } = await stack.platform.db.query(
+        `SELECT status, error FROM restores WHERE request->>'drill' = 'true' AND status <> 'succeeded'`,
+      );
+      expect(rows).toEqual([{ status: 'failed', error: expect.stringMatching(/^could not enqueue: /) }]);
+    } finally {
+      await app.close();
+      redis.disconnect();
+      await queues.close();
+      await proxy.close(); // again, if the test failed before it went away
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { ID_PATTERN, codecSchema } from '@bk/core';
+import { ID_PATTERN, backupTypeSchema, codecSchema } from '@bk/core';
 import { z } from 'zod';
 
 /** Request and response schemas of the HTTP API (one type provider: zod). */
@@ -10,7 +10,7 @@ export const errorSchema = z.object({
 const name = z.string().min(1).max(255);
 export const idParam = z.object({ id: z.string().regex(ID_PATTERN, 'not a valid id') });
 
-export const backupTypeSchema = z.enum(['full', 'database', 'table', 'incremental']);
+export { backupTypeSchema };
 export const backupStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 
 export const createBackupBody = z

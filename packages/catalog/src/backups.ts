@@ -1,7 +1,8 @@
 import type { Db, Page } from './db.ts';
 
 export type BackupStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export type BackupType = 'full' | 'database' | 'table' | 'incremental';
+export type { BackupType } from '@bk/core';
+import type { BackupType } from '@bk/core';
 export type ObjectStatus = 'pending' | 'running' | 'succeeded' | 'failed';
 export const TERMINAL_BACKUP_STATUSES: readonly BackupStatus[] = ['succeeded', 'failed', 'cancelled'];
 
@@ -41,7 +42,7 @@ export interface BackupObjectRecord {
   backupId: string;
   key: string;
   seq: number;
-  kind: 'data' | 'schema-pre' | 'schema-post' | 'ddl';
+  kind: 'data' | 'schema-pre' | 'schema-post' | 'ddl' | 'base';
   database: string;
   schemaName: string | null;
   tableName: string | null;

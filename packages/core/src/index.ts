@@ -1,6 +1,7 @@
 export * from './config/interpolate.ts';
 export * from './config/load.ts';
 export * from './config/schema.ts';
+export * from './backup-types.ts';
 export * from './errors.ts';
 export * from './flavours.ts';
 export * from './ids.ts';

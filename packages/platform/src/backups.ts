@@ -1,23 +1,12 @@
 import { type BackupRecord, audit, insertBackup } from '@bk/catalog';
-import {
-  BadRequestError,
-  type Codec,
-  UnavailableError,
-  backupPrefix,
-  enqueue,
-  errorMessage,
-  jobIds,
-  newId,
-  parsePgTableRef,
-  resolveCompression,
-} from '@bk/core';
-import type { Platform } from './index.ts';
-import { endBackup } from './outcomes.ts';
+import { BadRequestError, type BackupType, type Codec, backupPrefix, errorMessage, newId, parsePgTableRef, resolveCompression } from '@bk/core';
+import type { Platform } from './platform.ts';
+import { enqueueCoordinator } from './outcomes.ts';
 import { findIncrementalBase, parseTdTableRef } from './tdengine.ts';
 
 export interface BackupRequest {
   source: string;
-  type: 'full' | 'database' | 'table' | 'incremental';
+  type: BackupType;
   databases?: string[] | undefined;
   tables?: string[] | undefined;
   compression?: { codec: Codec; level?: number | undefined } | undefined;
@@ -46,7 +35,11 @@ export interface StartBackupContext {
  * throw BadRequestError before anything is recorded; an unreachable Redis marks the record
  * failed (so nothing stays "queued" forever) and throws UnavailableError.
  */
-export async function startBackup(platform: Platform, req: BackupRequest, ctx: StartBackupContext): Promise<BackupRecord> {
+export async function startBackup(
+  platform: Pick<Platform, 'db' | 'queues' | 'config' | 'log' | 'sources' | 'keyring'>,
+  req: BackupRequest,
+  ctx: StartBackupContext,
+): Promise<BackupRecord> {
   const source = platform.sources.forRequest(req.source);
   checkScope(source.kind, req);
   let asOf: Date | undefined;
@@ -94,12 +87,7 @@ export async function startBackup(platform: Platform, req: BackupRequest, ctx: S
     scheduleId: ctx.scheduleId ?? null,
     ...(ctx.runKey ? { runKey: ctx.runKey } : {}),
   });
-  try {
-    await enqueue(platform.queues, platform.config, 'backup.coordinate', { backupId: backup.id }, jobIds.backupCoordinate(backup.id));
-  } catch (e) {
-    await endBackup(platform, backup.id, 'failed', `could not enqueue: ${errorMessage(e)}`);
-    throw new UnavailableError('the job queue (Redis) is unavailable; the backup was not started');
-  }
+  await enqueueCoordinator(platform, 'backup', backup.id);
   if (backup.id === id) {
     await audit(platform.db, {
       actor: ctx.actor,

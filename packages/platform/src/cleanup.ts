@@ -1,6 +1,6 @@
 import { type BackupRecord, audit, deleteBackupRecord, listBackupsForRetention, listSchedules, markBackupDeleting } from '@bk/catalog';
 import { BACKUPS_ROOT, type Retention } from '@bk/core';
-import type { Platform } from './index.ts';
+import type { Platform } from './platform.ts';
 import { type RetentionDecision, decideRetention } from './retention.ts';
 
 export interface CleanupItem extends RetentionDecision {

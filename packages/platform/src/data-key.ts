@@ -1,5 +1,5 @@
 import type { BackupRecord } from '@bk/catalog';
-import type { Platform } from './index.ts';
+import type { Platform } from './platform.ts';
 
 /**
  * The backup's data key, unwrapped with the master key named in its record; undefined for

@@ -1,6 +1,10 @@
-import { audit, getRestore, insertRestore, listBackups } from '@bk/catalog';
+import { audit, getRestore, listBackups } from '@bk/catalog';
 import { ConflictError, enqueue, jobIds, newId } from '@bk/core';
-import type { Platform } from './index.ts';
+import type { Platform } from './platform.ts';
+import { enqueueRestore } from './restores.ts';
+
+/** What starting a drill (or a verification) needs. */
+type CheckDeps = Pick<Platform, 'db' | 'queues' | 'config' | 'log' | 'sources'>;
 
 /** The scratch database a drill restores into (dropped when the drill ends). */
 export function drillDatabase(restoreId: string): string {
@@ -12,8 +16,9 @@ export function drillDatabase(restoreId: string): string {
  * into a scratch database, compared with the backup (row counts, and an order-independent
  * hash of every table's rows read back), and dropped. The restore record keeps the
  * measured restore time, which is the RTO that `GET /v1/recovery-objectives` reports.
+ * An unreachable Redis ends the record failed and throws UnavailableError.
  */
-export async function startDrill(platform: Platform, source: string, actor: string): Promise<string> {
+export async function startDrill(platform: CheckDeps, source: string, actor: string): Promise<string> {
   platform.sources.forRequest(source);
   const page = await listBackups(platform.db, { source, status: 'succeeded', limit: 50 });
   // A drill restores one backup whole: an incremental would bring its chain, so TDengine
@@ -22,7 +27,7 @@ export async function startDrill(platform: Platform, source: string, actor: stri
   if (!backup) throw new ConflictError(`source ${source} has no successful, uncorrupted backup to drill with`, 'nothing_to_drill');
   const id = newId('rs');
   const targetDatabase = drillDatabase(id);
-  await insertRestore(platform.db, {
+  await enqueueRestore(platform, {
     id,
     backupId: backup.id,
     source,
@@ -32,13 +37,12 @@ export async function startDrill(platform: Platform, source: string, actor: stri
     request: { backupId: backup.id, targetDatabase, drill: true },
     requestedBy: actor,
   });
-  await enqueue(platform.queues, platform.config, 'restore.coordinate', { restoreId: id }, jobIds.restoreCoordinate(id));
   await audit(platform.db, { actor, action: 'restore.drill', target: id, outcome: 'ok', details: { source, backupId: backup.id } });
   return id;
 }
 
 /** Whether a restore is a drill (from its stored request). */
-export async function isDrill(platform: Platform, restoreId: string): Promise<boolean> {
+export async function isDrill(platform: Pick<Platform, 'db'>, restoreId: string): Promise<boolean> {
   const r = await getRestore(platform.db, restoreId);
   return Boolean((r?.request as { drill?: boolean } | undefined)?.drill);
 }
@@ -48,7 +52,7 @@ export async function isDrill(platform: Platform, restoreId: string): Promise<bo
  * of the source, or a restore drill. Returns the job or restore id.
  */
 export async function runCheckSchedule(
-  platform: Platform,
+  platform: CheckDeps,
   s: { kind: string; source: string | null; name: string },
   actor: string,
 ): Promise<string> {

@@ -10,7 +10,7 @@ import {
   parseManifest,
   parsePgTableRef,
 } from '@bk/core';
-import type { Platform } from './index.ts';
+import type { Platform } from './platform.ts';
 import { dataKeyOf } from './data-key.ts';
 
 async function readAll(s: Readable): Promise<Buffer> {
@@ -20,7 +20,10 @@ async function readAll(s: Readable): Promise<Buffer> {
 }
 
 /** Reads a backup's manifest from storage: storage, not the catalog, is the truth. */
-export async function loadManifest(platform: Platform, backupId: string): Promise<{ manifest: Manifest; dataKey: Buffer | undefined }> {
+export async function loadManifest(
+  platform: Pick<Platform, 'db' | 'store' | 'keyring'>,
+  backupId: string,
+): Promise<{ manifest: Manifest; dataKey: Buffer | undefined }> {
   const backup = await getBackup(platform.db, backupId);
   if (!backup) throw new PermanentJobError(`backup ${backupId} not found in the catalog`);
   if (backup.status !== 'succeeded' || !backup.manifestKey)

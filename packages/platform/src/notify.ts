@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { getSchedule } from '@bk/catalog';
 import { type JobPayload, PermanentJobError, enqueue, errorMessage, jobIds } from '@bk/core';
-import type { Platform } from './index.ts';
+import type { Platform } from './platform.ts';
 
 export type EventType =
   | 'backup.succeeded'
@@ -10,7 +10,8 @@ export type EventType =
   | 'restore.succeeded'
   | 'restore.failed'
   | 'restore.cancelled'
-  | 'schedule.missed';
+  | 'schedule.missed'
+  | 'wal.gap';
 
 export type NotificationEvent = JobPayload<'notify.webhook'>['event'];
 
@@ -22,7 +23,7 @@ export type NotificationEvent = JobPayload<'notify.webhook'>['event'];
  * the backup it reports on.
  */
 export async function emitEvent(
-  platform: Platform,
+  platform: Pick<Platform, 'db' | 'queues' | 'config' | 'log'>,
   type: EventType,
   subjectId: string,
   data: Record<string, unknown>,

@@ -8,15 +8,19 @@ import {
   markRestoreSucceeded,
   recordRestorePlan,
 } from '@bk/catalog';
-import type { Platform } from './index.ts';
+import { UnavailableError, enqueue, errorMessage, jobIds } from '@bk/core';
+import type { Platform } from './platform.ts';
 import { emitEvent } from './notify.ts';
+
+/** What ending a record needs: the catalog, and the queues for its notification. */
+type EndDeps = Pick<Platform, 'db' | 'queues' | 'config' | 'log'>;
 
 /**
  * The one place a backup or restore reaches its final state: the catalog transition, the
  * audit entry and the notification happen together, and only for the call that actually
  * made the transition (a second "failed" for the same backup records nothing).
  */
-export async function endBackup(platform: Platform, id: string, status: 'failed' | 'cancelled', error: string): Promise<boolean> {
+export async function endBackup(platform: EndDeps, id: string, status: 'failed' | 'cancelled', error: string): Promise<boolean> {
   if (!(await markBackupEnded(platform.db, id, status, error))) return false;
   const b = await getBackup(platform.db, id);
   await audit(platform.db, { actor: 'system', action: `backup.${status}`, target: id, outcome: status, details: { error } });
@@ -48,7 +52,7 @@ export async function succeedBackup(
   return true;
 }
 
-export async function endRestore(platform: Platform, id: string, status: 'failed' | 'cancelled', error: string): Promise<boolean> {
+export async function endRestore(platform: EndDeps, id: string, status: 'failed' | 'cancelled', error: string): Promise<boolean> {
   if (!(await markRestoreEnded(platform.db, id, status, error))) return false;
   const r = await getRestore(platform.db, id);
   await audit(platform.db, { actor: 'system', action: `restore.${status}`, target: id, outcome: status, details: { error } });
@@ -86,4 +90,31 @@ export async function endDryRun(
   if (problems.length) await endRestore(platform, id, 'failed', `dry run found ${problems.length} problem(s): ${problems.join('; ')}`);
   else await succeedRestore(platform, id, 0);
   return { dryRun: true, problems: problems.length };
+}
+
+/** The coordinator job of each kind of record, and how that record ends when it cannot run. */
+const coordinators = {
+  backup: {
+    enqueue: (p: EndDeps, id: string) => enqueue(p.queues, p.config, 'backup.coordinate', { backupId: id }, jobIds.backupCoordinate(id)),
+    end: endBackup,
+  },
+  restore: {
+    enqueue: (p: EndDeps, id: string) => enqueue(p.queues, p.config, 'restore.coordinate', { restoreId: id }, jobIds.restoreCoordinate(id)),
+    end: endRestore,
+  },
+} satisfies Record<'backup' | 'restore', { enqueue(p: EndDeps, id: string): Promise<void>; end: typeof endBackup }>;
+
+/**
+ * Enqueues the coordinator of a recorded (`queued`) backup or restore. When Redis refuses the
+ * job, the record ends `failed` ("could not enqueue: ...") so nothing stays queued forever,
+ * and UnavailableError (503) tells the caller that nothing was started.
+ */
+export async function enqueueCoordinator(platform: EndDeps, kind: keyof typeof coordinators, id: string): Promise<void> {
+  const c = coordinators[kind];
+  try {
+    await c.enqueue(platform, id);
+  } catch (e) {
+    await c.end(platform, id, 'failed', `could not enqueue: ${errorMessage(e)}`);
+    throw new UnavailableError(`the job queue (Redis) is unavailable; the ${kind} was not started`);
+  }
 }

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { audit, insertBackupFromManifest, succeededBackupManifests } from '@bk/catalog';
 import { BACKUPS_ROOT, errorMessage, parseManifest } from '@bk/core';
-import type { Platform } from './index.ts';
+import type { Platform } from './platform.ts';
 
 export interface RescanResult {
   manifests: number;

@@ -2,7 +2,7 @@ import { type ScheduleRecord, listSchedules } from '@bk/catalog';
 import { BadRequestError, jobIds, jobOptions } from '@bk/core';
 import { CronExpressionParser } from 'cron-parser';
 import type { BackupRequest } from './backups.ts';
-import type { Platform } from './index.ts';
+import type { Platform } from './platform.ts';
 
 /** A time zone the runtime knows (IANA names, and UTC). */
 export function validateTimezone(tz: string): void {

@@ -14,7 +14,7 @@ import {
   rowsPerChildTable,
   serverVersion,
 } from '@bk/tdengine';
-import type { Platform } from './index.ts';
+import type { Platform } from './platform.ts';
 
 /** A REST client for a TDengine source, with the configured deadline per request. */
 export function tdClientFor(platform: Pick<Platform, 'config'>, source: SourceConfig): TdClient {

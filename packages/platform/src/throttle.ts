@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Platform } from './index.ts';
+import type { Platform } from './platform.ts';
 
 /**
  * A token bucket in Redis, shared by every worker process. Reservation style: a request

@@ -1,7 +1,6 @@
-import { NotFoundError, type SourceConfig, displayName, errorMessage } from '@bk/core';
+import { NotFoundError } from '@bk/core';
 import { lastRunsBySchedule, listSchedules, recoveryFigures } from '@bk/catalog';
-import { type Platform, discoverTd, scheduleHealth } from '@bk/platform';
-import { discover, listDatabases } from '@bk/postgres';
+import { type Platform, discoverSource, listSourceDatabases, scheduleHealth } from '@bk/platform';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorSchema, sourceNameParam } from '../schemas.ts';
@@ -53,17 +52,6 @@ function targetOf(url: string): string {
   return `${u.hostname}:${u.port || (u.protocol.startsWith('postgres') ? '5432' : '6041')}${u.pathname}`;
 }
 
-/** Discovery must answer even when a source is down: errors become `reachable: false`. */
-async function withTimeout<T>(ms: number, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ac = new AbortController();
-  const t = setTimeout(() => ac.abort(new Error(`no answer within ${ms / 1000}s`)), ms);
-  try {
-    return await f(ac.signal);
-  } finally {
-    clearTimeout(t);
-  }
-}
-
 export function sourceRoutes(platform: Platform): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
@@ -94,17 +82,7 @@ export function sourceRoutes(platform: Platform): FastifyPluginAsyncZod {
         const items = await Promise.all(
           platform.sources.names().map(async (name) => {
             const s = platform.sources.forRequest(name);
-            const base = { name, kind: s.kind, target: targetOf(s.url), health: healthOf(name) };
-            try {
-              const databases = await withTimeout(5000, async (signal) =>
-                s.kind === 'postgres'
-                  ? listDatabases(s.url, { signal })
-                  : (await discoverTd(platform, s, signal, true)).databases.map((d) => d.name),
-              );
-              return { ...base, reachable: true, databases };
-            } catch (e) {
-              return { ...base, reachable: false, error: errorMessage(e) };
-            }
+            return { name, kind: s.kind, target: targetOf(s.url), health: healthOf(name), ...(await listSourceDatabases(platform, s)) };
           }),
         );
         return { items };
@@ -125,59 +103,16 @@ export function sourceRoutes(platform: Platform): FastifyPluginAsyncZod {
         const s = platform.sources.find(req.params.name);
         if (!s) throw new NotFoundError(`unknown source "${req.params.name}"`);
         const base = { name: req.params.name, kind: s.kind, target: targetOf(s.url) };
-        try {
-          const d = await withTimeout(30000, (signal) =>
-            s.kind === 'tdengine' ? tdCatalog(platform, s, signal) : pgCatalog(s.url, signal),
-          );
-          return { ...base, reachable: true, serverVersion: d.serverVersion, databases: d.catalog.map((x) => x.name), catalog: d.catalog };
-        } catch (e) {
-          return { ...base, reachable: false, error: errorMessage(e) };
-        }
+        const d = await discoverSource(platform, s);
+        if (!d.reachable) return { ...base, reachable: false, error: d.error };
+        return {
+          ...base,
+          reachable: true,
+          serverVersion: d.serverVersion,
+          databases: d.databases.map((x) => x.name),
+          catalog: d.databases,
+        };
       },
     );
-  };
-}
-
-type Catalog = { serverVersion: string; catalog: z.infer<typeof sourceDetail>['catalog'] & object };
-
-/** PostgreSQL discovery as the API shows it. */
-async function pgCatalog(url: string, signal: AbortSignal): Promise<Catalog> {
-  const d = await discover(url, { signal });
-  return {
-    serverVersion: d.serverVersion,
-    catalog: d.databases.map((x) => ({
-      name: x.name,
-      schemas: x.schemas,
-      tables: x.tables.map((t) => ({
-        schema: t.schema,
-        name: t.name,
-        kind: t.kind,
-        estimatedRows: t.estimatedRows,
-        sizeBytes: t.sizeBytes,
-        parent: t.parent ? displayName(t.parent.schema, t.parent.name) : null,
-      })),
-    })),
-  };
-}
-
-/** TDengine discovery as the API shows it: super, child (with tags) and normal tables, rows counted. */
-async function tdCatalog(platform: Platform, source: SourceConfig, signal: AbortSignal): Promise<Catalog> {
-  const d = await discoverTd(platform, source, signal);
-  return {
-    serverVersion: d.serverVersion,
-    catalog: d.databases.map((x) => ({
-      name: x.name,
-      precision: x.precision,
-      schemas: [],
-      tables: x.tables.map((t) => ({
-        schema: '',
-        name: t.name,
-        kind: t.kind,
-        estimatedRows: t.rows,
-        sizeBytes: 0,
-        parent: t.parent,
-        ...(t.tags ? { tags: t.tags } : {}),
-      })),
-    })),
   };
 }
