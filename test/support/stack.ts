@@ -14,7 +14,7 @@ export interface StackOptions {
   label: string;
   storage: 's3' | 'file';
   /** Sources as in the config file. */
-  sources?: Record<string, { kind: 'postgres' | 'tdengine'; url: string }>;
+  sources?: Record<string, { kind: 'postgres' | 'tdengine'; url: string; [option: string]: unknown }>;
   /** Extra config (merged at the top level). */
   extra?: Record<string, unknown>;
   /** Start in-process workers (default true). */

@@ -17,6 +17,7 @@ import { hostname } from 'node:os';
 import { ZodError } from 'zod';
 import { subjectOf, watchCancellation } from './cancellation.ts';
 import { handlers } from './handlers/index.ts';
+import { startWalArchivers } from './pitr/streamer.ts';
 import type { HandlerContext } from './handlers/types.ts';
 
 export interface WorkerRuntime {
@@ -140,12 +141,19 @@ export function startWorkers(platform: Platform, opts: StartWorkersOptions = {})
   const gzip = gzipImplementation();
   log.info({ worker: workerName, queues, concurrency: config.workers.concurrency, gzip }, 'workers started');
   // Same gzip format either way, but zlib is the slower one: say so where an operator looks.
-  if (gzip !== 'libdeflate') log.warn({ gzip }, 'gzip runs on Node zlib, not libdeflate (install libdeflate-dev and rebuild @bk/libdeflate)');
+  if (gzip !== 'libdeflate')
+    log.warn({ gzip }, 'gzip runs on Node zlib, not libdeflate (install libdeflate-dev and rebuild @bk/libdeflate)');
+
+  // Point-in-time sources: this process takes part in electing each one's WAL streamer.
+  const archivers = startWalArchivers(platform);
 
   return {
     workers,
     async close() {
       shuttingDown = true;
+      // The WAL streamer hands over at once: the slot keeps what it had not stored, and the
+      // next holder starts from there.
+      await archivers.stop();
       // Coordinators hold the source snapshot that running exports read from: they are
       // left to finish within the grace period instead of being handed back.
       for (const w of workers) if (w.name !== 'coordinate') w.cancelAllJobs(SHUTDOWN);

@@ -380,3 +380,8 @@ export async function setBackupPinned(db: Db, id: string, pinned: boolean): Prom
 export async function setVerification(db: Db, id: string, verification: Record<string, unknown>): Promise<void> {
   await db.query('UPDATE backups SET verification = $2 WHERE id = $1', [id, JSON.stringify(verification)]);
 }
+
+/** Adds keys to a backup's metadata (what a kind records beside the common columns). */
+export async function mergeBackupMetadata(db: Db, id: string, patch: Record<string, unknown>): Promise<void> {
+  await db.query(`UPDATE backups SET metadata = metadata || $2::jsonb WHERE id = $1`, [id, JSON.stringify(patch)]);
+}

@@ -6,3 +6,4 @@ export * from './schedules.ts';
 export * from './reports.ts';
 export * from './api-keys.ts';
 export * from './rescan.ts';
+export * from './wal.ts';

@@ -202,3 +202,12 @@ export async function markRestoreStep(db: Db, id: string, step: string): Promise
     [id, step],
   );
 }
+
+/**
+ * Points a restore at the backup it loads from. A restore to a moment starts from a base
+ * backup and then loads the backup it read out of the recovered cluster (the base backup
+ * stays in its plan).
+ */
+export async function setRestoreBackup(db: Db, id: string, backupId: string): Promise<void> {
+  await db.query('UPDATE restores SET backup_id = $2 WHERE id = $1', [id, backupId]);
+}

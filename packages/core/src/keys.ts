@@ -8,6 +8,14 @@
  *   backups/<source>/<backupId>/<db>/data/<schema>/<table>.part-0003.copy.zst  (a chunk)
  *   backups/<source>/<backupId>/<db>/data/<schema>/<table>.pgcopy.zst          (binary COPY format)
  *
+ * Point-in-time sources also have a WAL archive, shared by all their base backups:
+ *
+ *   backups/<source>/<backupId>/base.tar.zst                      (a base backup)
+ *   wal/<source>/<timeline, 8 hex>/<segment>.zst                  (a complete segment)
+ *   wal/<source>/<timeline, 8 hex>/<segment>.partial-<bytes>.zst  (the segment being written, so far)
+ *   wal/<source>/<timeline, 8 hex>/<segment>[.partial].json       (its sidecar: size, SHA-256, key)
+ *   wal/<source>/history/<timeline, 8 hex>.history                 (timeline history files)
+ *
  * Identifiers are percent-encoded down to [A-Za-z0-9_-] so that any legal table name
  * (spaces, quotes, dots, "..", unicode) gives a safe, unambiguous key segment.
  */
@@ -53,4 +61,30 @@ export function attemptKey(key: string, attempt: number): string {
   const slash = key.lastIndexOf('/');
   const dot = key.indexOf('.', slash + 1);
   return dot < 0 ? `${key}.attempt-${attempt}` : `${key.slice(0, dot)}.attempt-${attempt}${key.slice(dot)}`;
+}
+
+export const WAL_ROOT = 'wal/';
+
+export function walPrefix(source: string): string {
+  return `${WAL_ROOT}${keySegment(source)}/`;
+}
+
+/**
+ * The object of one WAL segment (`ext`: the codec's extension, e.g. ".zst"). A partial
+ * segment is stored under a new key for each length (`partialBytes`, hex), so the object a
+ * catalog row names is never rewritten under a reader; the older length is deleted once the
+ * row names the newer one.
+ */
+export function walSegmentKey(source: string, timeline: number, segment: string, partialBytes: number | undefined, ext: string): string {
+  const version = partialBytes === undefined ? '' : `.partial-${partialBytes.toString(16).toUpperCase().padStart(8, '0')}`;
+  return `${walPrefix(source)}${timeline.toString(16).toUpperCase().padStart(8, '0')}/${segment}${version}${ext}`;
+}
+
+/** A segment object's sidecar (JSON: what the catalog records of it). */
+export function walSidecarKey(source: string, timeline: number, segment: string, partial: boolean): string {
+  return `${walPrefix(source)}${timeline.toString(16).toUpperCase().padStart(8, '0')}/${segment}${partial ? '.partial' : ''}.json`;
+}
+
+export function walHistoryKey(source: string, timeline: number): string {
+  return `${walPrefix(source)}history/${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { backupTypeSchema } from './backup-types.ts';
 import { codecSchema } from './config/schema.ts';
 
 /**
@@ -11,16 +12,20 @@ export const MANIFEST_FORMAT = 'bk-backup-manifest';
  * The newest format version this software reads and writes. 2 added data objects in
  * PostgreSQL's binary COPY format (`pg-copy-binary`); a manifest without any is still
  * written as version 1, so older readers keep reading the backups they can restore and
- * refuse, by version, the ones they cannot.
+ * refuse, by version, the ones they cannot. 3 added physical base backups (type `base`, one
+ * object of format `pg-basebackup-tar`, `consistency.physical`).
  */
-export const MANIFEST_VERSION = 2;
+export const MANIFEST_VERSION = 3;
 
 /** Payload formats of PostgreSQL data objects (ManifestObject.format). */
 export const PG_COPY_TEXT = 'pg-copy-text';
 export const PG_COPY_BINARY = 'pg-copy-binary';
+/** The payload of a base backup's one object: the cluster as pg_basebackup's tar (WAL of the backup in pg_wal/). */
+export const PG_BASEBACKUP_TAR = 'pg-basebackup-tar';
 
 /** The format version a manifest with these objects needs (see MANIFEST_VERSION). */
 export function manifestVersionFor(objects: readonly { format: string }[]): number {
+  if (objects.some((o) => o.format === PG_BASEBACKUP_TAR)) return 3;
   return objects.some((o) => o.format === PG_COPY_BINARY) ? 2 : 1;
 }
 
@@ -42,7 +47,7 @@ export const manifestObjectSchema = z.object({
   /** Storage key, relative to the store root. */
   key: z.string(),
   /** `data`: table rows; `schema-pre`/`schema-post`: DDL sections; `ddl`: TDengine DDL. */
-  kind: z.enum(['data', 'schema-pre', 'schema-post', 'ddl']),
+  kind: z.enum(['data', 'schema-pre', 'schema-post', 'ddl', 'base']),
   database: z.string(),
   /** PostgreSQL: `schema.table` display name; TDengine: table or super table. */
   table: z.string().optional(),
@@ -82,12 +87,22 @@ export const sequenceStateSchema = z.object({
 });
 export type SequenceState = z.infer<typeof sequenceStateSchema>;
 
+export const physicalConsistencySchema = z.object({
+  startLsn: z.string(),
+  stopLsn: z.string(),
+  timeline: z.number().int(),
+  consistentAt: z.string(),
+  systemIdentifier: z.string(),
+  walSegmentSize: z.number().int(),
+});
+export type PhysicalConsistency = z.infer<typeof physicalConsistencySchema>;
+
 export const manifestSchema = z.object({
   format: z.literal(MANIFEST_FORMAT),
   formatVersion: z.number().int(),
   backupId: z.string(),
   source: z.object({ name: z.string(), kind: z.enum(['postgres', 'tdengine']), serverVersion: z.string() }),
-  type: z.enum(['full', 'database', 'table', 'incremental']),
+  type: backupTypeSchema,
   scope: z.object({ databases: z.array(z.string()).optional(), tables: z.array(z.string()).optional() }),
   startedAt: z.string(),
   completedAt: z.string(),
@@ -95,6 +110,11 @@ export const manifestSchema = z.object({
   consistency: z.object({
     snapshots: z.record(z.string(), z.string()).optional(),
     asOf: z.string().optional(),
+    /**
+     * A base backup: where it starts and ends in the WAL, on which timeline, and the server
+     * time once it was complete (the earliest moment it can be recovered to).
+     */
+    physical: physicalConsistencySchema.optional(),
   }),
   chain: z.object({ baseBackupId: z.string(), parentBackupId: z.string(), windowStart: z.string(), windowEnd: z.string() }).optional(),
   encryption: z.object({ algorithm: z.literal('aes-256-gcm-segmented-v1'), keyId: z.string(), wrappedDataKey: z.string() }).optional(),

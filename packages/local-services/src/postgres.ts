@@ -95,6 +95,11 @@ export interface StartPostgresOptions {
    * initialised once, durable (fsync on), and left in place by stop().
    */
   dir?: string;
+  /**
+   * Server settings over the defaults above (`-c name=value`), e.g. wal_level = replica for
+   * the WAL streaming tests; everyone else keeps the defaults.
+   */
+  settings?: Readonly<Record<string, string>>;
 }
 
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresService> {
@@ -113,7 +118,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
   ]);
   const dataDir = join(dir, 'data');
   const url = `postgres://${SUPERUSER}@${HOST}:${port}/postgres`;
-  const settings = persistent ? { ...SETTINGS, fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' } : SETTINGS;
+  const base = persistent ? { ...SETTINGS, fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' } : SETTINGS;
+  const settings = { ...base, ...opts.settings };
   const cleanup = () => (persistent ? Promise.resolve() : removeTempDir(dir));
 
   let daemon: Daemon;

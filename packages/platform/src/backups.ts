@@ -1,5 +1,14 @@
 import { type BackupRecord, audit, insertBackup } from '@bk/catalog';
-import { BadRequestError, type BackupType, type Codec, backupPrefix, errorMessage, newId, parsePgTableRef, resolveCompression } from '@bk/core';
+import {
+  BadRequestError,
+  type BackupType,
+  type Codec,
+  backupPrefix,
+  errorMessage,
+  newId,
+  parsePgTableRef,
+  resolveCompression,
+} from '@bk/core';
 import type { Platform } from './platform.ts';
 import { enqueueCoordinator } from './outcomes.ts';
 import { findIncrementalBase, parseTdTableRef } from './tdengine.ts';
@@ -42,6 +51,11 @@ export async function startBackup(
 ): Promise<BackupRecord> {
   const source = platform.sources.forRequest(req.source);
   checkScope(source.kind, req);
+  if (req.type === 'base' && (source.kind !== 'postgres' || !source.pitr?.enabled))
+    throw new BadRequestError(
+      `a base backup is for PostgreSQL sources with point-in-time recovery; set pitr: { enabled: true } on ${req.source}`,
+      'pitr_not_enabled',
+    );
   let asOf: Date | undefined;
   if (req.asOf !== undefined) {
     if (source.kind !== 'tdengine') throw new BadRequestError('asOf applies to TDengine sources only', 'unexpected_field');
@@ -103,6 +117,13 @@ export async function startBackup(
 
 /** The scope rules of a backup request; also used to validate schedules when they are saved. */
 export function checkScope(kind: 'postgres' | 'tdengine', req: Pick<BackupRequest, 'type' | 'tables' | 'databases'>): void {
+  if (req.type === 'base') {
+    if (kind !== 'postgres') throw new BadRequestError('base backups are for PostgreSQL sources', 'unsupported_type');
+    // A base backup is the whole cluster: it restores any database or table to a moment.
+    if (req.databases || req.tables)
+      throw new BadRequestError('a base backup covers the whole cluster; drop "databases"/"tables"', 'unexpected_field');
+    return;
+  }
   if (kind === 'tdengine') return checkTdScope(req);
   if (req.type === 'incremental')
     throw new BadRequestError(

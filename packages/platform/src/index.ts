@@ -16,3 +16,4 @@ export * from './throttle.ts';
 export * from './drills.ts';
 export * from './discovery.ts';
 export * from './tdengine.ts';
+export * from './pitr.ts';

@@ -1,7 +1,8 @@
 import { type BackupRecord, type NewRestore, type RestoreRecord, audit, getBackup, insertRestore } from '@bk/catalog';
-import { BadRequestError, ConflictError, NotFoundError, type SourceKind, errorMessage, newId } from '@bk/core';
+import { BadRequestError, ConflictError, NotFoundError, errorMessage, newId, parsePgTableRef } from '@bk/core';
 import { loadManifest, selectForRestore } from './manifests.ts';
 import { enqueueCoordinator } from './outcomes.ts';
+import { planWalRecovery } from './pitr.ts';
 import type { Platform } from './platform.ts';
 import { chainOf, planPointInTime, selectTdForRestore } from './tdengine.ts';
 
@@ -48,14 +49,23 @@ export async function startRestore(
 ): Promise<{ id: string; status: 'queued' }> {
   if (req.mode === 'replace' && !req.confirm)
     throw new BadRequestError('mode "replace" overwrites existing tables: repeat the request with confirm: true', 'confirmation_required');
-  const { backup, chain } = await backupToRestore(platform, req);
+  const { backup, chain, pointInTime } = await backupToRestore(platform, req);
+  if (backup.type === 'base' && !pointInTime)
+    throw new BadRequestError(
+      `backup ${backup.id} is a base backup: restore it to a moment with { source, targetTime } (its own end is ${String((backup.metadata.physical as { consistentAt?: string } | undefined)?.consistentAt ?? '?')})`,
+      'invalid_restore_request',
+    );
   if (backup.status !== 'succeeded')
     throw new ConflictError(`backup ${backup.id} is ${backup.status}; only succeeded backups can be restored`, 'backup_not_restorable');
   if (req.source && req.source !== backup.source)
     throw new BadRequestError(`backup ${backup.id} belongs to source ${backup.source}, not ${req.source}`, 'source_mismatch');
   platform.sources.forRequest(backup.source);
   await refuseCorrupted(platform, backup, chain, req.force);
-  await checkSelection(platform, backup, req);
+  // A moment's tables are known only once it is recovered (they may be gone from the
+  // server now, which is often why it is restored): names are checked for form here, and
+  // against the recovered cluster by the worker.
+  if (pointInTime) checkPointInTimeSelection(req);
+  else await checkSelection(platform, backup, req);
   const id = newId('rs');
   await enqueueRestore(platform, {
     id,
@@ -64,7 +74,7 @@ export async function startRestore(
     dryRun: req.dryRun,
     mode: req.mode,
     targetDatabase: req.targetDatabase ?? null,
-    request: chain ? { ...req, chain } : { ...req },
+    request: pointInTime ? { ...req, pointInTime } : chain ? { ...req, chain } : { ...req },
     requestedBy: ctx.actor,
   });
   await audit(platform.db, {
@@ -76,6 +86,7 @@ export async function startRestore(
     details: {
       backupId: backup.id,
       ...(chain ? { chain, targetTime: req.targetTime } : {}),
+      ...(pointInTime ? { pointInTime } : {}),
       mode: req.mode,
       targetDatabase: req.targetDatabase ?? null,
       tables: req.tables ?? null,
@@ -95,52 +106,52 @@ export async function enqueueRestore(platform: EnqueueDeps, record: NewRestore):
   return restore;
 }
 
-/**
- * The backups a point-in-time restore applies, oldest first (the last one is the backup
- * restored), per source kind.
- */
-type PointInTimePlanner = (
-  platform: Pick<Platform, 'db'>,
-  source: string,
-  targetTime: string,
-  want: { databases?: string[] | undefined; tables?: string[] | undefined },
-) => Promise<BackupRecord[]>;
-
-const pointInTimePlanners = {
-  postgres: planPostgresPointInTime,
-  tdengine: planPointInTime,
-} satisfies Record<SourceKind, PointInTimePlanner>;
-
-/**
- * PostgreSQL sources have no point-in-time restore yet (the caller restores a backup by id);
- * this is where one would be planned.
- */
-async function planPostgresPointInTime(
-  _platform: Pick<Platform, 'db'>,
-  _source: string,
-  _targetTime: string,
-  _want: { databases?: string[] | undefined; tables?: string[] | undefined },
-): Promise<BackupRecord[]> {
-  throw new BadRequestError('point-in-time restore is available for TDengine sources; for PostgreSQL restore a backupId', 'unsupported');
+/** What a PostgreSQL restore to a moment records in its request (the worker recovers from it). */
+export interface PointInTimeRequest {
+  targetTime: string;
+  baseBackupId: string;
 }
 
-/** The backup named by id, or the one a point in time needs (with its chain of backups, oldest first). */
+/** The backup named by id, or the one a point in time needs (TDengine: with its chain of backups, oldest first). */
 async function backupToRestore(
   platform: Pick<Platform, 'db' | 'sources'>,
   req: StartRestoreRequest,
-): Promise<{ backup: BackupRecord; chain?: string[] | undefined }> {
+): Promise<{ backup: BackupRecord; chain?: string[] | undefined; pointInTime?: PointInTimeRequest | undefined }> {
   if (req.targetTime || (req.source && !req.backupId)) {
     if (!req.source || !req.targetTime)
       throw new BadRequestError('a point-in-time restore needs both source and targetTime', 'invalid_restore_request');
     if (req.backupId) throw new BadRequestError('give either backupId or source with targetTime, not both', 'invalid_restore_request');
     const source = platform.sources.forRequest(req.source);
-    const picked = await pointInTimePlanners[source.kind](platform, req.source, req.targetTime, req);
+    if (source.kind === 'postgres') {
+      if (!source.pitr?.enabled)
+        throw new BadRequestError(
+          `source ${req.source} has no point-in-time recovery (set pitr: { enabled: true } on it); restore a backupId instead`,
+          'pitr_not_enabled',
+        );
+      const plan = await planWalRecovery(platform, req.source, new Date(req.targetTime));
+      return {
+        backup: plan.base,
+        pointInTime: { targetTime: plan.targetTime.toISOString(), baseBackupId: plan.base.id },
+      };
+    }
+    const picked = await planPointInTime(platform, req.source, req.targetTime, req);
     return { backup: picked[picked.length - 1]!, chain: picked.map((b) => b.id) };
   }
   if (!req.backupId) throw new BadRequestError('backupId is required (or source with targetTime)', 'invalid_restore_request');
   const found = await getBackup(platform.db, req.backupId);
   if (!found) throw new NotFoundError(`backup ${req.backupId} not found`);
   return { backup: found };
+}
+
+/** Table names of a restore to a moment: well formed, and one target database for one source database. */
+function checkPointInTimeSelection(req: StartRestoreRequest): void {
+  const databases = new Set(req.databases ?? []);
+  for (const t of req.tables ?? []) {
+    const ref = parsePgTableRef(t);
+    if (ref.database) databases.add(ref.database);
+  }
+  if (req.targetDatabase && databases.size > 1)
+    throw new BadRequestError('targetDatabase takes the tables of one database; name one database', 'invalid_selection');
 }
 
 /** A backup (or one of the chain restored) that failed verification is restored only with `force`. */

@@ -58,3 +58,13 @@ export {
   type TableContentHash,
 } from './verify.ts';
 export { findPgTool, type FoundTool, type ToolSearchOptions } from './tools.ts';
+export {
+  streamBaseBackup,
+  parsePositions,
+  serverFacts,
+  type BaseBackupOptions,
+  type BaseBackupPositions,
+  type ServerFacts,
+} from './physical/basebackup.ts';
+export { recoverCluster, recoveryBinDir, recoveryOwner, RecoveryError, type RecoveredCluster, type RecoveryOptions } from './physical/recovery.ts';
+export * from './wal/index.ts';

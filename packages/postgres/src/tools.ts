@@ -18,7 +18,7 @@ import {
 } from './errors.ts';
 import { hostPort, type PgTarget } from './target.ts';
 
-export type PgTool = 'pg_dump' | 'pg_restore';
+export type PgTool = 'pg_dump' | 'pg_restore' | 'pg_basebackup';
 
 export interface ToolSearchOptions {
   /** A directory searched first (e.g. a configured or test server's bin directory). */
@@ -158,6 +158,8 @@ export interface SpawnToolOptions {
   readonly target: PgTarget;
   readonly snapshotId?: string | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Sees the tool's stderr as it comes (pg_basebackup -v reports its WAL positions there). */
+  readonly onStderr?: ((text: string) => void) | undefined;
 }
 
 /**
@@ -170,6 +172,7 @@ function spawnTool(opts: SpawnToolOptions, stdin: 'pipe' | 'ignore'): Spawned {
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (d: string) => {
     stderr = (stderr + d).slice(-STDERR_LIMIT);
+    opts.onStderr?.(d);
   });
   let killTimer: NodeJS.Timeout | undefined;
   const onAbort = (): void => {

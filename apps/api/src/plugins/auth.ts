@@ -39,6 +39,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
   'POST /v1/drills': 'restore',
   'GET /v1/sources': 'read',
   'GET /v1/sources/:name': 'read',
+  'GET /v1/sources/:name/recovery-window': 'read',
   'GET /v1/schedules': 'read',
   'GET /v1/schedules/:id': 'read',
   'POST /v1/schedules': 'admin',

@@ -1,6 +1,6 @@
-import { NotFoundError } from '@bk/core';
+import { BadRequestError, NotFoundError } from '@bk/core';
 import { lastRunsBySchedule, listSchedules, recoveryFigures } from '@bk/catalog';
-import { type Platform, discoverSource, listSourceDatabases, scheduleHealth } from '@bk/platform';
+import { type Platform, discoverSource, listSourceDatabases, pitrStatusOf, recoveryWindowOf, scheduleHealth } from '@bk/platform';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorSchema, sourceNameParam } from '../schemas.ts';
@@ -33,8 +33,37 @@ const tableInfo = z.object({
   tags: z.record(z.string(), z.unknown()).optional(),
 });
 
+const streamingSchema = z.object({
+  state: z.enum(['starting', 'streaming', 'error', 'stopped', 'never-started']),
+  lagSeconds: z.number().nullable(),
+  coveredAt: z.string().nullable(),
+  holder: z.string().nullable(),
+  slot: z.string().nullable(),
+  lastError: z.string().nullable(),
+  updatedAt: z.string().nullable(),
+});
+
+const recoveryWindowSchema = z.object({
+  windows: z.array(z.object({ from: z.string(), to: z.string(), timeline: z.number() })),
+  gaps: z.array(z.object({ from: z.string(), to: z.string(), reason: z.string() })),
+  streaming: streamingSchema,
+  baseBackups: z.array(
+    z.object({ id: z.string(), consistentAt: z.string(), timeline: z.number(), startLsn: z.string(), stopLsn: z.string() }),
+  ),
+});
+
 const sourceDetail = sourceSummary.extend({
   serverVersion: z.string().optional(),
+  /** Point-in-time recovery (PostgreSQL sources with `pitr.enabled`): what the server lacks, and the streamer. */
+  pitr: z
+    .object({
+      enabled: z.literal(true),
+      slot: z.string(),
+      problems: z.array(z.string()),
+      notes: z.array(z.string()),
+      streaming: streamingSchema,
+    })
+    .optional(),
   catalog: z
     .array(
       z.object({
@@ -102,7 +131,8 @@ export function sourceRoutes(platform: Platform): FastifyPluginAsyncZod {
       async (req) => {
         const s = platform.sources.find(req.params.name);
         if (!s) throw new NotFoundError(`unknown source "${req.params.name}"`);
-        const base = { name: req.params.name, kind: s.kind, target: targetOf(s.url) };
+        const pitr = await pitrStatusOf(platform, req.params.name, s);
+        const base = { name: req.params.name, kind: s.kind, target: targetOf(s.url), ...(pitr ? { pitr } : {}) };
         const d = await discoverSource(platform, s);
         if (!d.reachable) return { ...base, reachable: false, error: d.error };
         return {
@@ -112,6 +142,28 @@ export function sourceRoutes(platform: Platform): FastifyPluginAsyncZod {
           databases: d.databases.map((x) => x.name),
           catalog: d.databases,
         };
+      },
+    );
+
+    app.get(
+      '/sources/:name/recovery-window',
+      {
+        schema: {
+          tags: ['sources'],
+          summary: 'Point-in-time recovery: the moments a restore can reach, holes in the WAL archive, and the streamer lag',
+          params: sourceNameParam,
+          response: { 200: recoveryWindowSchema, 400: errorSchema, 401: errorSchema, 404: errorSchema },
+        },
+      },
+      async (req) => {
+        const s = platform.sources.find(req.params.name);
+        if (!s) throw new NotFoundError(`unknown source "${req.params.name}"`);
+        if (s.kind !== 'postgres' || !s.pitr?.enabled)
+          throw new BadRequestError(
+            `source ${req.params.name} has no point-in-time recovery (pitr: { enabled: true })`,
+            'pitr_not_enabled',
+          );
+        return recoveryWindowOf(platform, req.params.name);
       },
     );
   };

@@ -1,6 +1,14 @@
 import { Readable } from 'node:stream';
 import { type BackupObjectRecord, type BackupRecord, getBackup, listBackupObjects } from '@bk/catalog';
-import { type Manifest, MANIFEST_FORMAT, PermanentJobError, type SequenceState, manifestKey, manifestVersionFor } from '@bk/core';
+import {
+  type Manifest,
+  MANIFEST_FORMAT,
+  PermanentJobError,
+  type SequenceState,
+  manifestKey,
+  manifestVersionFor,
+  physicalConsistencySchema,
+} from '@bk/core';
 import type { Handler } from './types.ts';
 import { succeedBackup } from '@bk/platform';
 
@@ -93,6 +101,7 @@ export function buildManifest(backup: BackupRecord, objects: BackupObjectRecord[
     consistency: {
       ...(backup.snapshots ? { snapshots: backup.snapshots } : {}),
       ...(backup.asOf ? { asOf: backup.asOf.toISOString() } : {}),
+      ...(backup.metadata.physical ? { physical: physicalConsistencySchema.parse(backup.metadata.physical) } : {}),
     },
     ...(backup.type === 'incremental' && backup.baseBackupId && backup.parentBackupId && backup.asOf && td?.windowStart
       ? {

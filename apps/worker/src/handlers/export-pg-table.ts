@@ -1,15 +1,13 @@
-import { getBackup, markObjectFailed, markObjectRunning, markObjectSucceeded } from '@bk/catalog';
-import { PermanentJobError, attemptKey, encodeForStorage, errorMessage } from '@bk/core';
-import { acquireExportSlot, createThrottle, dataKeyOf, endBackup, pgUrlForDatabase } from '@bk/platform';
-import { pipeline } from 'node:stream';
+import { getBackup, markObjectFailed, markObjectRunning } from '@bk/catalog';
+import { PermanentJobError, attemptKey, errorMessage } from '@bk/core';
+import { acquireExportSlot, createThrottle, endBackup } from '@bk/platform';
 import { DelayedError } from 'bullmq';
-import { exportTable } from '@bk/postgres';
+import { storePgExport } from '../kinds/postgres/export.ts';
 import type { Handler } from './types.ts';
 
 /**
- * Streams one table (or one ctid block range) of the backup's snapshot:
- * COPY TO STDOUT (text or binary format, as planned) -> compress -> encrypt -> hash -> object store.
- * Idempotent: a retry rewrites the object whole under the same key, and the catalog row is
+ * Streams one table (or one ctid block range) of the backup's snapshot into storage
+ * (kinds/postgres/export.ts), at most maxConcurrentExports of a source at once. Idempotent: a retry rewrites the object whole under the same key, and the catalog row is
  * updated only after the upload completed.
  */
 export const exportPgTable: Handler<'export.pg-table'> = async (platform, p, ctx) => {
@@ -29,35 +27,13 @@ export const exportPgTable: Handler<'export.pg-table'> = async (platform, p, ctx
   try {
     await markObjectRunning(db, p.backupId, p.objectKey);
     const storeKey = attemptKey(p.objectKey, ctx.job.attemptsStarted);
-    const dataKey = dataKeyOf(platform, backup);
-    const { stream, done } = await exportTable({
-      url: pgUrlForDatabase(source.url, p.database),
-      snapshotId: p.snapshotId,
-      table: p.table,
-      ...(p.chunk ? { chunk: { fromBlock: p.chunk.fromBlock, toBlock: p.chunk.toBlock } } : {}),
-      format: p.copyFormat ?? 'text',
+    const stats = await storePgExport(platform, backup, source.url, p, storeKey, {
+      throttle: createThrottle(platform, p.source, ctx.signal),
+      onProgress: (rawBytes) => {
+        ctx.job.updateProgress({ table: label, rawBytes }).catch(() => undefined);
+      },
       signal: ctx.signal,
     });
-    const throttle = createThrottle(platform, p.source, ctx.signal);
-    // pipeline(), not pipe(): a failure downstream must destroy the COPY stream too, or its
-    // connection (and the snapshot transaction it holds) would stay open.
-    const raw = throttle ? pipeline(stream, throttle, () => undefined) : stream;
-    // Rows are COPY's own count (its command tag), not a second scan of every byte.
-    const enc = encodeForStorage(raw, { compression: p.compression, countRows: false, ...(dataKey ? { dataKey } : {}) });
-    // Progress is sampled on a timer: a 'data' listener would switch the stream into
-    // flowing mode and drop whatever flows before the store starts reading it.
-    const progress = setInterval(() => {
-      ctx.job.updateProgress({ table: label, rawBytes: enc.rawBytesSoFar() }).catch(() => undefined);
-    }, 2000);
-    let copied: { rows: number };
-    try {
-      await platform.store.put(storeKey, enc.stream, { signal: ctx.signal });
-      copied = await done;
-    } finally {
-      clearInterval(progress);
-    }
-    const stats = { ...enc.stats(), rows: copied.rows };
-    await markObjectSucceeded(db, p.backupId, p.objectKey, { ...stats, storedKey: storeKey });
     ctx.log.info({ backupId: p.backupId, table: label, ...stats }, 'table exported');
     return { key: storeKey, rows: stats.rows, bytes: stats.bytes, sha256: stats.sha256 };
   } catch (e) {

@@ -1,6 +1,7 @@
 import type { BackupRecord, RestoreRecord } from '@bk/catalog';
-import { type Flavour, flavourOf } from '@bk/core';
+import { type Flavour, flavourOf, restoreFlavourOf } from '@bk/core';
 import type { Platform } from '@bk/platform';
+import { pgPhysicalKind } from './pg-physical/index.ts';
 import { postgresKind } from './postgres/index.ts';
 import { tdengineKind } from './tdengine/index.ts';
 import type { KindWorker } from './types.ts';
@@ -12,6 +13,7 @@ import type { KindWorker } from './types.ts';
 export const kinds = {
   postgres: postgresKind,
   tdengine: tdengineKind,
+  'pg-physical': pgPhysicalKind,
 } satisfies { [F in Flavour]: KindWorker };
 
 /** The flavour of a backup, from its record alone. */
@@ -24,7 +26,7 @@ export function flavourOfBackup(backup: Pick<BackupRecord, 'sourceKind' | 'type'
  * source cannot be fixed by retrying), and what the request asked for.
  */
 export function flavourOfRestore(platform: Pick<Platform, 'sources'>, restore: Pick<RestoreRecord, 'source' | 'request'>): Flavour {
-  return flavourOf(platform.sources.forJob(restore.source).kind, undefined);
+  return restoreFlavourOf(platform.sources.forJob(restore.source).kind, restore.request);
 }
 
 export type { KindWorker } from './types.ts';

@@ -37,8 +37,38 @@ const postgresSource = z
     maxBytesPerSecond: z.number().int().min(65536).optional(),
     /** Retention of this source's backups taken by hand (scheduled ones follow their schedule). */
     retention: retentionSchema.optional(),
+    /**
+     * Point-in-time recovery: WAL streamed continuously into storage by the worker fleet
+     * (one streamer per source, through a physical replication slot), physical base backups
+     * (`type: base`), restores to any second of the recovery window. Needs wal_level=replica
+     * (or logical), max_wal_senders and max_replication_slots >= 1, and a role with
+     * REPLICATION in `url`.
+     */
+    pitr: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** The physical replication slot (default `bk_<source>`, "-" as "_"). The server keeps WAL until it is stored. */
+        slot: z
+          .string()
+          .regex(/^[a-z0-9_]{1,63}$/, 'slot names are lowercase letters, digits and "_" (max 63)')
+          .optional(),
+        /** The WAL segment being written is stored this often (and the recovery point moves) when it has new bytes. */
+        partialUploadSeconds: z.number().int().min(1).max(300).default(15),
+        /**
+         * The recovery window kept by cleanup: base backups older than this are deleted once a
+         * newer one covers the window, and WAL older than the oldest kept base backup with them.
+         */
+        windowDays: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
+
+/** The replication slot of a PITR source (`pitr.slot`, default `bk_<source>`). */
+export function pitrSlotOf(name: string, source: { pitr?: { slot?: string | undefined } | undefined }): string {
+  return source.pitr?.slot ?? `bk_${name.replace(/-/g, '_')}`.slice(0, 63);
+}
 
 const tdengineSource = z
   .object({
@@ -206,9 +236,17 @@ export const configSchema = z
          * pg_dump writes it (readable with zstd -d, loadable into altered column types).
          */
         copyFormat: z.enum(['auto', 'text']).default('auto'),
+        /**
+         * Point-in-time recovery: a worker holds a source's WAL streamer under a Redis lock of
+         * this many seconds, renewed every third of it; when the worker dies another takes
+         * the stream over within about this long (the replication slot keeps the WAL meanwhile).
+         */
+        walLockSeconds: z.number().int().min(2).max(600).default(15),
+        /** Where point-in-time restores build their temporary recovery cluster (default: the OS temp directory). */
+        recoveryDir: z.string().optional(),
       })
       .strict()
-      .default({ chunkMiB: 256, postDataJobs: 2, earlyIndexes: true, earlyIndexMiB: 16, copyFormat: 'auto' }),
+      .default({ chunkMiB: 256, postDataJobs: 2, earlyIndexes: true, earlyIndexMiB: 16, copyFormat: 'auto', walLockSeconds: 15 }),
     tdengine: z
       .object({
         /** Child tables of one super table exported (and restored) by one job, in one object. */

@@ -35,13 +35,30 @@ export async function coordinatePgRestore(platform: Platform, restore: RestoreRe
     return { skipped: restore.status };
   }
   await markRestoreRunning(db, restoreId);
+  return runPgRestore(platform, restore, ctx);
+}
+
+/**
+ * The logical restore of a running restore record from the backup it names: shared with
+ * point-in-time restores (kinds/pg-physical), which first read the moment out of a
+ * recovered cluster into a backup of their own.
+ */
+export async function runPgRestore(
+  platform: Platform,
+  restore: RestoreRecord,
+  ctx: HandlerContext,
+  /** Kept in the recorded plan beside the logical restore's own (a point in time's origin). */
+  planExtra: Record<string, unknown> = {},
+): Promise<unknown> {
+  const { db } = platform;
+  const restoreId = restore.id;
   try {
     const { manifest, dataKey } = await loadManifest(platform, restore.backupId);
     const req = restoreRequestOf(restore);
     const sel = selectForRestore(manifest, req, (m) => {
       throw new PermanentJobError(m);
     });
-    const plan = planOf(manifest, sel);
+    const plan = { ...planExtra, ...planOf(manifest, sel) };
 
     if (req.dryRun) {
       const toCheck = [...manifest.objects.filter((o) => o.kind !== 'data' && sel.databases.has(o.database)), ...sel.data];

@@ -1,0 +1,258 @@
+import {
+  type BackupRecord,
+  type WalSegmentRecord,
+  getWalStream,
+  listBackups,
+  listWalEvents,
+  listWalHistories,
+  listWalSegments,
+} from '@bk/catalog';
+import {
+  BadRequestError,
+  type PhysicalConsistency,
+  type SourceConfig,
+  errorMessage,
+  physicalConsistencySchema,
+  pitrSlotOf,
+} from '@bk/core';
+import { parseLsn, pitrNotes, pitrProblems, readWalSettings, segNoOf } from '@bk/postgres';
+import type { Platform } from './platform.ts';
+
+/**
+ * The recovery window of a point-in-time PostgreSQL source, from the catalog: which moments
+ * a restore can reach, where the archive has holes, and how far behind the server the
+ * streamer is. A moment is restorable when a base backup was complete at or before it and
+ * the WAL from that backup's end up to the moment is stored without a hole.
+ */
+
+export interface RecoveryWindow {
+  from: string;
+  to: string;
+  timeline: number;
+}
+
+export interface WindowGap {
+  from: string;
+  to: string;
+  reason: string;
+}
+
+export interface StreamingStatus {
+  state: 'starting' | 'streaming' | 'error' | 'stopped' | 'never-started';
+  /** Seconds from the newest covered moment to now: the recovery point objective met right now. */
+  lagSeconds: number | null;
+  coveredAt: string | null;
+  holder: string | null;
+  slot: string | null;
+  lastError: string | null;
+  updatedAt: string | null;
+}
+
+export interface RecoveryWindowReport {
+  windows: RecoveryWindow[];
+  gaps: WindowGap[];
+  streaming: StreamingStatus;
+  baseBackups: { id: string; consistentAt: string; timeline: number; startLsn: string; stopLsn: string }[];
+}
+
+interface BasePoint {
+  backup: BackupRecord;
+  physical: PhysicalConsistency;
+  consistentAt: Date;
+}
+
+type Deps = Pick<Platform, 'db' | 'sources'>;
+
+/** The base backups of a source that recovery can start from, oldest first. */
+async function basePoints(platform: Pick<Platform, 'db'>, source: string): Promise<BasePoint[]> {
+  const page = await listBackups(platform.db, { source, type: 'base', status: 'succeeded', limit: 1000 });
+  const out: BasePoint[] = [];
+  for (const b of page.items) {
+    const parsed = physicalConsistencySchema.safeParse(b.metadata.physical);
+    if (!parsed.success) continue;
+    if ((b.verification as { status?: string } | null)?.status === 'corrupted') continue;
+    out.push({ backup: b, physical: parsed.data, consistentAt: new Date(parsed.data.consistentAt) });
+  }
+  return out.sort((a, b) => a.consistentAt.getTime() - b.consistentAt.getTime());
+}
+
+/** Segments by number; each number may be held on several timelines. */
+function bySegNo(segments: readonly WalSegmentRecord[]): Map<bigint, WalSegmentRecord[]> {
+  const m = new Map<bigint, WalSegmentRecord[]>();
+  for (const s of segments) {
+    const list = m.get(s.segNo) ?? [];
+    list.push(s);
+    m.set(s.segNo, list);
+  }
+  return m;
+}
+
+/**
+ * Walks the archive from a base backup's end: the last segment number reached without a
+ * hole, and the newest moment that is covered by then (every transaction committed before it
+ * is in WAL up to that segment). A partial segment ends the walk unless a later timeline
+ * holds the same number (a timeline switch leaves the old timeline's last segment partial).
+ */
+function walkFrom(base: BasePoint, segs: Map<bigint, WalSegmentRecord[]>, newest: bigint | undefined) {
+  const size = base.physical.walSegmentSize;
+  let n = segNoOf(parseLsn(base.physical.stopLsn), size);
+  let coveredAt: Date | undefined;
+  let last: bigint | undefined;
+  for (;;) {
+    const here = segs.get(n);
+    if (!here) break;
+    last = n;
+    for (const s of here) if (s.coveredAt && (!coveredAt || s.coveredAt > coveredAt)) coveredAt = s.coveredAt;
+    const complete = here.some((s) => !s.partial);
+    const switched = here.length > 1;
+    if (!complete && !switched) break;
+    n += 1n;
+  }
+  return { last, coveredAt, reachesNewest: last !== undefined && newest !== undefined && last === newest };
+}
+
+export async function recoveryWindowOf(platform: Deps, source: string): Promise<RecoveryWindowReport> {
+  const [bases, segments, stream, gapEvents] = await Promise.all([
+    basePoints(platform, source),
+    listWalSegments(platform.db, source),
+    getWalStream(platform.db, source),
+    listWalEvents(platform.db, source, 'gap'),
+  ]);
+  const segs = bySegNo(segments);
+  const newest = segments.reduce<bigint | undefined>((a, s) => (a === undefined || s.segNo > a ? s.segNo : a), undefined);
+  const raw: RecoveryWindow[] = [];
+  for (const base of bases) {
+    const walk = walkFrom(base, segs, newest);
+    let to = base.consistentAt;
+    if (walk.coveredAt && walk.coveredAt > to) to = walk.coveredAt;
+    if (walk.reachesNewest && stream?.coveredAt && stream.coveredAt > to) to = stream.coveredAt;
+    raw.push({ from: base.consistentAt.toISOString(), to: to.toISOString(), timeline: base.physical.timeline });
+  }
+  // Windows of successive base backups overlap when the WAL between them is whole.
+  const windows: RecoveryWindow[] = [];
+  for (const w of raw.sort((a, b) => a.from.localeCompare(b.from))) {
+    const prev = windows.at(-1);
+    if (prev && w.from <= prev.to) {
+      if (w.to > prev.to) prev.to = w.to;
+      prev.timeline = w.timeline;
+    } else windows.push({ ...w });
+  }
+  const gaps: WindowGap[] = [];
+  for (let i = 1; i < windows.length; i++)
+    gaps.push({ from: windows[i - 1]!.to, to: windows[i]!.from, reason: 'WAL between these moments is not stored' });
+  for (const e of gapEvents) gaps.push({ from: e.at.toISOString(), to: e.at.toISOString(), reason: e.message });
+  const now = Date.now();
+  return {
+    windows,
+    gaps,
+    streaming: {
+      state: stream?.state ?? 'never-started',
+      lagSeconds: stream?.coveredAt ? Math.max(0, Math.round((now - stream.coveredAt.getTime()) / 100) / 10) : null,
+      coveredAt: stream?.coveredAt?.toISOString() ?? null,
+      holder: stream?.holder ?? null,
+      slot: stream?.slot ?? null,
+      lastError: stream?.lastError ?? null,
+      updatedAt: stream?.updatedAt.toISOString() ?? null,
+    },
+    baseBackups: bases.map((b) => ({
+      id: b.backup.id,
+      consistentAt: b.physical.consistentAt,
+      timeline: b.physical.timeline,
+      startLsn: b.physical.startLsn,
+      stopLsn: b.physical.stopLsn,
+    })),
+  };
+}
+
+/** What a restore to a moment uses: the base backup, and the WAL from its start up to the moment. */
+export interface PointInTimePlan {
+  base: BackupRecord;
+  physical: PhysicalConsistency;
+  targetTime: Date;
+  /** The segments to fetch, in order (every timeline's copy of each number). */
+  segments: WalSegmentRecord[];
+  histories: { timeline: number; key: string; content: string }[];
+}
+
+/**
+ * Picks the newest base backup complete at or before `targetTime` whose window reaches it,
+ * and the WAL segments recovery needs: from the backup's start up to the first segment
+ * covered past the moment. `400 time_not_covered` (naming the windows) otherwise.
+ */
+export async function planWalRecovery(platform: Deps, source: string, targetTime: Date): Promise<PointInTimePlan> {
+  const report = await recoveryWindowOf(platform, source);
+  const t = targetTime.toISOString();
+  const inside = report.windows.some((w) => w.from <= t && t <= w.to);
+  if (!inside) {
+    const covered = report.windows.length
+      ? report.windows.map((w) => `${w.from} .. ${w.to} (timeline ${w.timeline})`).join(', ')
+      : 'none yet (take a base backup: POST /v1/backups { source, type: "base" })';
+    throw new BadRequestError(`${t} is not in the recovery window of source ${source}; restorable: ${covered}`, 'time_not_covered', {
+      windows: report.windows,
+    });
+  }
+  const [bases, segments, histories] = await Promise.all([
+    basePoints(platform, source),
+    listWalSegments(platform.db, source),
+    listWalHistories(platform.db, source),
+  ]);
+  const segs = bySegNo(segments);
+  const newest = segments.reduce<bigint | undefined>((a, s) => (a === undefined || s.segNo > a ? s.segNo : a), undefined);
+  const stream = await getWalStream(platform.db, source);
+  // Newest first: the less WAL to replay, the faster.
+  for (const base of [...bases].reverse()) {
+    if (base.consistentAt > targetTime) continue;
+    const walk = walkFrom(base, segs, newest);
+    const reach =
+      walk.reachesNewest && stream?.coveredAt && (!walk.coveredAt || stream.coveredAt > walk.coveredAt) ? stream.coveredAt : walk.coveredAt;
+    if (targetTime > base.consistentAt && (!reach || reach < targetTime)) continue;
+    const size = base.physical.walSegmentSize;
+    const first = segNoOf(parseLsn(base.physical.startLsn), size);
+    const picked: WalSegmentRecord[] = [];
+    for (let n = first; walk.last !== undefined && n <= walk.last; n++) {
+      const here = segs.get(n) ?? [];
+      picked.push(...here);
+      // The first segment whose coverage passed the moment holds the first commit after it
+      // (or later WAL): recovery stops inside it.
+      if (here.some((s) => s.coveredAt && s.coveredAt >= targetTime)) break;
+    }
+    return { base: base.backup, physical: base.physical, targetTime, segments: picked, histories };
+  }
+  throw new BadRequestError(`no base backup of source ${source} reaches ${t}`, 'time_not_covered', { windows: report.windows });
+}
+
+/** What the operator must know about a source's point-in-time recovery set-up. */
+export interface PitrStatus {
+  enabled: true;
+  slot: string;
+  /** Server settings or privileges missing for WAL streaming (empty when all is set). */
+  problems: string[];
+  /** Advice that is not a fault (e.g. an unlimited max_slot_wal_keep_size). */
+  notes: string[];
+  streaming: StreamingStatus;
+}
+
+/**
+ * The PITR status of a source (undefined when PITR is off): the server's settings checked
+ * against what streaming needs, and the streamer's state. An unreachable server is a problem
+ * that says so, not an error.
+ */
+export async function pitrStatusOf(
+  platform: Deps,
+  name: string,
+  source: SourceConfig,
+  signal?: AbortSignal,
+): Promise<PitrStatus | undefined> {
+  if (source.kind !== 'postgres' || !source.pitr?.enabled) return undefined;
+  let problems: string[] = [];
+  let notes: string[] = [];
+  try {
+    const settings = await readWalSettings(source.url, signal);
+    problems = pitrProblems(settings);
+    notes = pitrNotes(settings);
+  } catch (e) {
+    problems = [`cannot read the server's settings: ${errorMessage(e)}`];
+  }
+  const { streaming } = await recoveryWindowOf(platform, name);
+  return { enabled: true, slot: pitrSlotOf(name, source), problems, notes, streaming };
+}
