@@ -19,12 +19,11 @@ import { startPostgres, testNamespace, testServices, type PostgresService } from
 import { withPg } from './support.ts';
 
 /*
- * WAL streaming against a real PostgreSQL of its own: the shared harness server runs with
- * wal_level = minimal and no WAL senders, which is also what the configuration test below
- * uses it for.
+ * WAL streaming against a PostgreSQL cluster of this file's own, set up for replication: the
+ * shared harness server runs wal_level = minimal without WAL senders (the configuration
+ * test at the end checks that streamWal refuses it, permanently).
  */
 
-/** Settings a cluster needs for WAL streaming (the shared harness server runs wal_level = minimal). */
 const REPLICATION_SETTINGS = { wal_level: 'replica', max_wal_senders: '4', max_replication_slots: '4' } as const;
 
 interface RecordedPut {
@@ -148,7 +147,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Starts streamWal in the background; the test aborts it (afterAll does if it fails first). */
+/** Starts streamWal in the background; the test aborts it (afterEach does, if the test failed first). */
 function start(slot: string, sink: WalSink, extra: Partial<StreamWalOptions> = {}): { ac: AbortController; done: Promise<void> } {
   const ac = new AbortController();
   const done = streamWal({ url, slot, partialUploadMs: 200, statusIntervalMs: 200, signal: ac.signal, ...extra }, sink);
