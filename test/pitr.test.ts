@@ -189,4 +189,46 @@ describe('PostgreSQL point-in-time recovery (WAL streaming, base backups, restor
     expect(v.error).toContain(seg!.name);
     expect(await sql(server.url, `SELECT 1 FROM pg_database WHERE datname = 'app_bad'`)).toEqual([]);
   }, 240_000);
+
+  it('cleanup removes WAL older than the oldest kept base backup, never WAL a kept one needs (dry run says so first)', async () => {
+    const before = await get<Window>('/v1/sources/pg-pitr/recovery-window');
+    const segs = await sql<{ seg_no: string }>(
+      stack.config.catalog.url!,
+      `SELECT seg_no::text FROM wal_segments WHERE source = 'pg-pitr' ORDER BY seg_no`,
+    );
+    const w = await get<Window & { baseBackups: { id: string; startLsn: string }[] }>('/v1/sources/pg-pitr/recovery-window');
+    const keepFrom = segNoOf(parseLsn(w.baseBackups[0]!.startLsn), 16 * 1024 * 1024);
+    const older = segs.filter((x) => BigInt(x.seg_no) < keepFrom).length;
+    expect(older).toBeGreaterThan(0); // WAL streamed before the base backup
+
+    const dry = await post('/v1/cleanup', { dryRun: true, source: 'pg-pitr' });
+    expect(dry.statusCode, dry.body).toBe(200);
+    const plan = dry.json() as { items: { id: string; action: string; reasons: string[] }[]; wal: { segments: number; reason: string }[] };
+    expect(plan.wal).toHaveLength(1);
+    expect(plan.wal[0]!.segments).toBe(older);
+    const baseItem = plan.items.find((i) => i.id === w.baseBackups[0]!.id);
+    expect(baseItem?.action).toBe('keep');
+    expect(baseItem?.reasons.join(' ')).toContain('newest base backup');
+
+    const run = await post('/v1/cleanup', { source: 'pg-pitr' });
+    expect(run.statusCode).toBe(202);
+    const until = Date.now() + 60_000;
+    for (;;) {
+      const left = await sql<{ n: number }>(
+        stack.config.catalog.url!,
+        `SELECT count(*)::int AS n FROM wal_segments WHERE source = 'pg-pitr' AND seg_no < $1`,
+        [keepFrom.toString()],
+      );
+      if (left[0]!.n === 0) break;
+      if (Date.now() > until) throw new Error('cleanup did not remove the old WAL');
+      await sleep(250);
+    }
+    const kept = await sql<{ n: number }>(
+      stack.config.catalog.url!,
+      `SELECT count(*)::int AS n FROM wal_segments WHERE source = 'pg-pitr'`,
+    );
+    expect(kept[0]!.n).toBe(segs.length - older);
+    const after = await get<Window>('/v1/sources/pg-pitr/recovery-window');
+    expect(after.windows[0]!.from).toBe(before.windows[0]!.from);
+  });
 });

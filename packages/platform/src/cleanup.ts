@@ -1,6 +1,15 @@
-import { type BackupRecord, audit, deleteBackupRecord, listBackupsForRetention, listSchedules, markBackupDeleting } from '@bk/catalog';
+import {
+  type BackupRecord,
+  audit,
+  deleteBackupRecord,
+  listBackupsForRetention,
+  listSchedules,
+  listWalSegments,
+  markBackupDeleting,
+} from '@bk/catalog';
 import { BACKUPS_ROOT, type Retention } from '@bk/core';
 import type { Platform } from './platform.ts';
+import { type WalCleanupItem, decidePitrRetention, deleteOldWal } from './pitr-retention.ts';
 import { type RetentionDecision, decideRetention } from './retention.ts';
 
 export interface CleanupItem extends RetentionDecision {
@@ -13,6 +22,8 @@ export interface CleanupItem extends RetentionDecision {
 
 export interface CleanupPlan {
   items: CleanupItem[];
+  /** Point-in-time sources: the WAL older than every kept base backup. */
+  wal: WalCleanupItem[];
   deletions: number;
   bytesFreed: number;
 }
@@ -23,6 +34,7 @@ export async function planCleanup(platform: Platform, opts: { source?: string | 
   const backups = await listBackupsForRetention(platform.db, opts.source);
   const schedules = await listSchedules(platform.db);
   const items: CleanupItem[] = [];
+  const wal: WalCleanupItem[] = [];
   const bySource = new Map<string, BackupRecord[]>();
   for (const b of backups) bySource.set(b.source, [...(bySource.get(b.source) ?? []), b]);
   for (const [source, list] of bySource) {
@@ -46,6 +58,15 @@ export async function planCleanup(platform: Platform, opts: { source?: string | 
       now,
       failedRetentionDays: platform.config.cleanup.failedBackupRetentionDays,
     });
+    const pitr = decidePitrRetention(
+      source,
+      platform.sources.find(source),
+      list,
+      decisions,
+      await listWalSegments(platform.db, source),
+      now,
+    );
+    if (pitr) wal.push(pitr);
     const byId = new Map(list.map((b) => [b.id, b]));
     for (const d of decisions) {
       const b = byId.get(d.id) as BackupRecord;
@@ -53,7 +74,12 @@ export async function planCleanup(platform: Platform, opts: { source?: string | 
     }
   }
   const del = items.filter((i) => i.action === 'delete');
-  return { items, deletions: del.length, bytesFreed: del.reduce((a, i) => a + i.bytes, 0) };
+  return {
+    items,
+    wal,
+    deletions: del.length,
+    bytesFreed: del.reduce((a, i) => a + i.bytes, 0) + wal.reduce((a, w) => a + w.bytes, 0),
+  };
 }
 
 /**
@@ -77,6 +103,7 @@ export async function deleteBackupFully(platform: Platform, b: Pick<BackupRecord
 export interface CleanupResult extends CleanupPlan {
   deleted: string[];
   objectsDeleted: number;
+  walSegmentsDeleted: number;
   abortedUploads: number;
   errors: { id: string; error: string }[];
 }
@@ -84,7 +111,7 @@ export interface CleanupResult extends CleanupPlan {
 /** Applies the plan: deletes what retention decided, then aborts abandoned uploads. */
 export async function runCleanup(platform: Platform, opts: { source?: string | undefined; actor: string }): Promise<CleanupResult> {
   const plan = await planCleanup(platform, { source: opts.source });
-  const result: CleanupResult = { ...plan, deleted: [], objectsDeleted: 0, abortedUploads: 0, errors: [] };
+  const result: CleanupResult = { ...plan, deleted: [], objectsDeleted: 0, walSegmentsDeleted: 0, abortedUploads: 0, errors: [] };
   const backups = new Map((await listBackupsForRetention(platform.db, opts.source)).map((b) => [b.id, b]));
   for (const item of plan.items) {
     if (item.action !== 'delete') continue;
@@ -102,6 +129,14 @@ export async function runCleanup(platform: Platform, opts: { source?: string | u
       });
     } catch (e) {
       result.errors.push({ id: b.id, error: (e as Error).message });
+    }
+  }
+  // WAL after the backups: a base backup deleted above no longer holds its WAL back.
+  for (const item of plan.wal) {
+    try {
+      result.walSegmentsDeleted += await deleteOldWal(platform, item);
+    } catch (e) {
+      result.errors.push({ id: `wal:${item.source}`, error: (e as Error).message });
     }
   }
   const olderThan = new Date(Date.now() - platform.config.cleanup.abandonedUploadHours * 3_600_000);

@@ -17,3 +17,4 @@ export * from './drills.ts';
 export * from './discovery.ts';
 export * from './tdengine.ts';
 export * from './pitr.ts';
+export * from './pitr-retention.ts';

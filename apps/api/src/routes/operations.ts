@@ -61,6 +61,16 @@ export function operationRoutes(platform: Platform): FastifyPluginAsyncZod {
                   reasons: z.array(z.string()),
                 }),
               ),
+              /** Point-in-time sources: WAL segments older than every kept base backup. */
+              wal: z.array(
+                z.object({
+                  source: z.string(),
+                  keepFrom: z.string().nullable(),
+                  segments: z.number(),
+                  bytes: z.number(),
+                  reason: z.string(),
+                }),
+              ),
             }),
             202: z.object({ id: z.string(), status: z.string() }),
             ...errors,
