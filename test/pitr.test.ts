@@ -162,6 +162,55 @@ describe('PostgreSQL point-in-time recovery (WAL streaming, base backups, restor
     expect(w.streaming.lagSeconds!).toBeLessThan(30);
   });
 
+  it('verifies the base backup, drills the newest moment, and reports RPO from the WAL', async () => {
+    const w = await get<Window & { baseBackups: { id: string }[] }>('/v1/sources/pg-pitr/recovery-window');
+    const baseId = w.baseBackups[0]!.id;
+    const v = await post(`/v1/backups/${baseId}/verify`, {});
+    expect(v.statusCode, v.body).toBe(202);
+    const verified = await waitFor<{ verification?: { status: string } }>(
+      stack,
+      `/v1/backups/${baseId}`,
+      (b) => b.verification !== undefined && b.verification.status !== 'running',
+      60_000,
+    );
+    expect(verified.verification?.status).toBe('verified');
+
+    const d = await post('/v1/drills', { source: 'pg-pitr' });
+    expect(d.statusCode, d.body).toBe(202);
+    const drill = await waitFor<RestoreView>(stack, `/v1/restores/${d.json().id}`, (r) => isFinal(r) && Boolean(r.plan?.drill), 180_000);
+    expect(drill.error ?? '').toBe('');
+    expect(drill.status).toBe('succeeded');
+    expect((drill.plan as { pointInTime?: unknown }).pointInTime).toBeDefined();
+    expect(drill.plan?.drill).toMatchObject({ status: 'passed', differences: [] });
+    expect((drill.plan?.drill as { tablesCompared: number }).tablesCompared).toBe(2);
+    // The scratch database is gone again.
+    expect(await sql(server.url, `SELECT datname FROM pg_database WHERE datname LIKE 'bk_drill_%'`)).toEqual([]);
+
+    const ro = await get<{ items: { source: string; rpo: { basis: string; measuredMinutes: number | null }; rto: { samples: number } }[] }>(
+      '/v1/recovery-objectives',
+    );
+    const mine = ro.items.find((i) => i.source === 'pg-pitr');
+    expect(mine?.rpo.basis).toBe('wal');
+    expect(mine?.rpo.measuredMinutes).not.toBeNull();
+    expect(mine?.rpo.measuredMinutes!).toBeLessThan(1);
+    expect(mine?.rto.samples).toBeGreaterThanOrEqual(3);
+  }, 240_000);
+
+  it('rebuilds the base backup and the WAL archive from storage after the catalog lost them', async () => {
+    const before = await get<Window>('/v1/sources/pg-pitr/recovery-window');
+    const catalog = stack.config.catalog.url!;
+    const segs = await sql<{ n: number }>(catalog, `SELECT count(*)::int AS n FROM wal_segments WHERE source = 'pg-pitr'`);
+    await sql(catalog, `DELETE FROM wal_segments WHERE source = 'pg-pitr'`);
+    await sql(catalog, `DELETE FROM backups WHERE source = 'pg-pitr' AND type = 'base'`);
+    expect((await get<Window>('/v1/sources/pg-pitr/recovery-window')).windows).toEqual([]);
+    const r = await post('/v1/catalog/rescan', {});
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json().walSegments).toBeGreaterThanOrEqual(segs[0]!.n - 1);
+    const after = await get<Window>('/v1/sources/pg-pitr/recovery-window');
+    expect(after.windows).toHaveLength(1);
+    expect(after.windows[0]!.from).toBe(before.windows[0]!.from);
+  });
+
   it('stops a restore whose WAL was corrupted in storage, naming the segment', async () => {
     // The segment the base backup starts in: every restore from that backup replays it.
     const w = await get<Window & { baseBackups: { startLsn: string }[] }>('/v1/sources/pg-pitr/recovery-window');

@@ -42,6 +42,7 @@ export async function insertBackupFromManifest(db: Db, m: Manifest, manifestKey:
         JSON.stringify({
           sequences,
           encodings,
+          ...(m.consistency.physical ? { physical: m.consistency.physical } : {}),
           ...(m.source.kind === 'tdengine'
             ? {
                 tdengine: {

@@ -1,6 +1,7 @@
 import { audit, getRestore, listBackups } from '@bk/catalog';
-import { ConflictError, enqueue, jobIds, newId } from '@bk/core';
+import { BadRequestError, ConflictError, enqueue, jobIds, newId } from '@bk/core';
 import type { Platform } from './platform.ts';
+import { planWalRecovery, recoveryWindowOf } from './pitr.ts';
 import { enqueueRestore } from './restores.ts';
 
 /** What starting a drill (or a verification) needs. */
@@ -18,12 +19,25 @@ export function drillDatabase(restoreId: string): string {
  * measured restore time, which is the RTO that `GET /v1/recovery-objectives` reports.
  * An unreachable Redis ends the record failed and throws UnavailableError.
  */
-export async function startDrill(platform: CheckDeps, source: string, actor: string): Promise<string> {
-  platform.sources.forRequest(source);
+export async function startDrill(platform: CheckDeps, source: string, actor: string, opts: { targetTime?: string } = {}): Promise<string> {
+  const cfg = platform.sources.forRequest(source);
+  const pitr = cfg.kind === 'postgres' && cfg.pitr?.enabled === true;
+  if (opts.targetTime !== undefined && !pitr)
+    throw new BadRequestError(`source ${source} has no point-in-time recovery: a drill restores its newest backup`, 'pitr_not_enabled');
+  if (pitr) {
+    // A point-in-time source drills what an incident would need: the newest restorable moment
+    // (or the one asked for), through base backup, WAL replay and the logical load.
+    const newest = (await recoveryWindowOf(platform, source)).windows.at(-1)?.to;
+    const targetTime = opts.targetTime ?? newest;
+    if (targetTime) return startPointInTimeDrill(platform, source, actor, targetTime);
+  }
   const page = await listBackups(platform.db, { source, status: 'succeeded', limit: 50 });
   // A drill restores one backup whole: an incremental would bring its chain, so TDengine
-  // drills take the newest full (or database/table) backup.
-  const backup = page.items.find((b) => b.type !== 'incremental' && (b.verification as { status?: string } | null)?.status !== 'corrupted');
+  // drills take the newest full (or database/table) backup; a base backup is restored to a
+  // moment (above), never by id.
+  const backup = page.items.find(
+    (b) => b.type !== 'incremental' && b.type !== 'base' && (b.verification as { status?: string } | null)?.status !== 'corrupted',
+  );
   if (!backup) throw new ConflictError(`source ${source} has no successful, uncorrupted backup to drill with`, 'nothing_to_drill');
   const id = newId('rs');
   const targetDatabase = drillDatabase(id);
@@ -38,6 +52,25 @@ export async function startDrill(platform: CheckDeps, source: string, actor: str
     requestedBy: actor,
   });
   await audit(platform.db, { actor, action: 'restore.drill', target: id, outcome: 'ok', details: { source, backupId: backup.id } });
+  return id;
+}
+
+async function startPointInTimeDrill(platform: CheckDeps, source: string, actor: string, targetTime: string): Promise<string> {
+  const plan = await planWalRecovery(platform, source, new Date(targetTime));
+  const id = newId('rs');
+  const targetDatabase = drillDatabase(id);
+  const pointInTime = { targetTime: plan.targetTime.toISOString(), baseBackupId: plan.base.id };
+  await enqueueRestore(platform, {
+    id,
+    backupId: plan.base.id,
+    source,
+    dryRun: false,
+    mode: 'fail-if-exists',
+    targetDatabase,
+    request: { source, targetTime: pointInTime.targetTime, targetDatabase, drill: true, pointInTime },
+    requestedBy: actor,
+  });
+  await audit(platform.db, { actor, action: 'restore.drill', target: id, outcome: 'ok', details: { source, pointInTime } });
   return id;
 }
 

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
-import { audit, insertBackupFromManifest, succeededBackupManifests } from '@bk/catalog';
-import { BACKUPS_ROOT, errorMessage, parseManifest } from '@bk/core';
+import { audit, insertBackupFromManifest, markWalCovered, succeededBackupManifests, upsertWalHistory, upsertWalSegment } from '@bk/catalog';
+import { BACKUPS_ROOT, WAL_ROOT, decodeKeySegment, errorMessage, parseManifest } from '@bk/core';
+import { z } from 'zod';
 import type { Platform } from './platform.ts';
 
 export interface RescanResult {
@@ -10,6 +11,8 @@ export interface RescanResult {
   problems: { key: string; problem: string }[];
   /** Succeeded backups in the catalog whose manifest is not in storage. */
   missingInStorage: string[];
+  /** WAL segments of point-in-time sources recorded again from their sidecars. */
+  walSegments: number;
 }
 
 async function text(r: Readable): Promise<string> {
@@ -25,7 +28,7 @@ async function text(r: Readable): Promise<string> {
  * manifest is missing are reported.
  */
 export async function rescanCatalog(platform: Platform, actor: string): Promise<RescanResult> {
-  const result: RescanResult = { manifests: 0, created: [], unchanged: 0, problems: [], missingInStorage: [] };
+  const result: RescanResult = { manifests: 0, created: [], unchanged: 0, problems: [], missingInStorage: [], walSegments: 0 };
   const seen = new Set<string>();
   for await (const o of platform.store.list(BACKUPS_ROOT)) {
     if (!o.key.endsWith('/manifest.json')) continue;
@@ -41,6 +44,7 @@ export async function rescanCatalog(platform: Platform, actor: string): Promise<
       result.problems.push({ key: o.key, problem: errorMessage(e) });
     }
   }
+  result.walSegments = await rescanWal(platform, result.problems);
   for (const b of await succeededBackupManifests(platform.db))
     if (!b.manifestKey || !seen.has(b.manifestKey)) result.missingInStorage.push(b.id);
   await audit(platform.db, {
@@ -51,3 +55,54 @@ export async function rescanCatalog(platform: Platform, actor: string): Promise<
   });
   return result;
 }
+
+/**
+ * The WAL archive from storage: every segment sidecar whose object is there becomes a row
+ * again (a complete one is never replaced by a partial), with the coverage it recorded;
+ * timeline history files likewise. Returns the segments recorded.
+ */
+async function rescanWal(platform: Pick<Platform, 'db' | 'store'>, problems: RescanResult['problems']): Promise<number> {
+  const keys = new Set<string>();
+  const sidecars: string[] = [];
+  for await (const o of platform.store.list(WAL_ROOT)) {
+    keys.add(o.key);
+    if (o.key.endsWith('.json')) sidecars.push(o.key);
+  }
+  let n = 0;
+  for (const key of sidecars) {
+    try {
+      const raw = JSON.parse(await text(await platform.store.get(key))) as Record<string, unknown>;
+      if (raw.format !== 'bk-wal-segment') continue;
+      const seg = walSidecarSchema.parse(raw);
+      if (!keys.has(seg.key)) continue; // a superseded partial's sidecar: its object is gone
+      await upsertWalSegment(platform.db, { ...seg, segNo: BigInt(seg.segNo), endLsn: BigInt(seg.endLsn) });
+      if (seg.coveredAt) await markWalCovered(platform.db, seg.source, seg.timeline, BigInt(seg.endLsn), new Date(seg.coveredAt));
+      n++;
+    } catch (e) {
+      problems.push({ key, problem: errorMessage(e) });
+    }
+  }
+  for (const key of keys) {
+    const m = /^wal\/([^/]+)\/history\/([0-9A-F]{8})\.history$/.exec(key);
+    if (!m?.[1] || !m[2]) continue;
+    await upsertWalHistory(platform.db, decodeKeySegment(m[1]), parseInt(m[2], 16), key, await text(await platform.store.get(key)));
+  }
+  return n;
+}
+
+const walSidecarSchema = z.object({
+  source: z.string(),
+  timeline: z.number().int(),
+  segNo: z.string(),
+  name: z.string(),
+  key: z.string(),
+  partial: z.boolean(),
+  endLsn: z.string(),
+  rawBytes: z.number().int(),
+  bytes: z.number().int(),
+  sha256: z.string(),
+  rawSha256: z.string(),
+  compression: z.object({ codec: z.enum(['zstd', 'gzip', 'none']), level: z.number().int(), memberBytes: z.number().int().optional() }),
+  encryption: z.object({ keyId: z.string(), wrappedDataKey: z.string() }).nullable(),
+  coveredAt: z.string().nullable().optional(),
+});

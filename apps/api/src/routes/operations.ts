@@ -1,6 +1,6 @@
 import { audit, recoveryFigures, storageUsage } from '@bk/catalog';
 import { enqueue } from '@bk/core';
-import { type Platform, planCleanup, rescanCatalog } from '@bk/platform';
+import { type Platform, planCleanup, recoveryWindowOf, rescanCatalog } from '@bk/platform';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorSchema } from '../schemas.ts';
@@ -117,6 +117,8 @@ export function operationRoutes(platform: Platform): FastifyPluginAsyncZod {
               unchanged: z.number(),
               problems: z.array(z.object({ key: z.string(), problem: z.string() })),
               missingInStorage: z.array(z.string()),
+              /** WAL segments of point-in-time sources recorded again from their sidecars. */
+              walSegments: z.number(),
             }),
             ...errors,
           },
@@ -175,7 +177,12 @@ export function operationRoutes(platform: Platform): FastifyPluginAsyncZod {
               items: z.array(
                 z.object({
                   source: z.string(),
-                  rpo: objective.extend({ lastSuccessAt: z.string().nullable(), measuredMinutes: z.number().nullable() }),
+                  rpo: objective.extend({
+                    lastSuccessAt: z.string().nullable(),
+                    measuredMinutes: z.number().nullable(),
+                    /** `wal`: a point-in-time source, measured from the newest restorable moment (the streaming lag); `backup`: from the newest good backup. */
+                    basis: z.enum(['wal', 'backup']),
+                  }),
                   rto: objective.extend({
                     samples: z.number(),
                     lastMinutes: z.number().nullable(),
@@ -194,10 +201,19 @@ export function operationRoutes(platform: Platform): FastifyPluginAsyncZod {
         const figures = await recoveryFigures(platform.db, names);
         const now = Date.now();
         const round = (ms: number | null) => (ms === null ? null : Math.round((ms / 60_000) * 100) / 100);
+        // A point-in-time source loses at most what the WAL archive has not covered yet.
+        const newestMoment = new Map<string, number>();
+        for (const name of names) {
+          const cfg = platform.sources.find(name);
+          if (cfg?.kind !== 'postgres' || !cfg.pitr?.enabled) continue;
+          const to = (await recoveryWindowOf(platform, name)).windows.at(-1)?.to;
+          if (to) newestMoment.set(name, new Date(to).getTime());
+        }
         return {
           items: figures.map((f) => {
             const cfg = platform.sources.find(f.source);
-            const rpoMinutes = f.lastSuccessAt ? round(now - f.lastSuccessAt.getTime()) : null;
+            const moment = newestMoment.get(f.source);
+            const rpoMinutes = moment !== undefined ? round(now - moment) : f.lastSuccessAt ? round(now - f.lastSuccessAt.getTime()) : null;
             const rpoTarget = cfg?.rpoTargetMinutes ?? null;
             const rtoTarget = cfg?.rtoTargetMinutes ?? null;
             const maxMs = f.restoreDurationsMs.length ? Math.max(...f.restoreDurationsMs) : null;
@@ -209,6 +225,7 @@ export function operationRoutes(platform: Platform): FastifyPluginAsyncZod {
                 targetMinutes: rpoTarget,
                 lastSuccessAt: f.lastSuccessAt?.toISOString() ?? null,
                 measuredMinutes: rpoMinutes,
+                basis: moment !== undefined ? ('wal' as const) : ('backup' as const),
                 status: status(rpoTarget, rpoMinutes),
               },
               rto: {

@@ -32,12 +32,20 @@ export function restoreRoutes(platform: Platform): FastifyPluginAsyncZod {
           tags: ['restores'],
           summary:
             'Restore drill: restore the newest good backup of a source into a scratch database, compare, drop; the restore time is the measured RTO',
-          body: z.object({ source: z.string().min(1).max(63) }).strict(),
+          body: z
+            .object({
+              source: z.string().min(1).max(63),
+              /** Point-in-time sources: the moment to drill (default: the newest restorable one). */
+              targetTime: z.iso.datetime({ offset: true }).optional(),
+            })
+            .strict(),
           response: { 202: acceptedSchema, ...errors },
         },
       },
       async (req, reply) => {
-        const id = await startDrill(platform, req.body.source, req.principal?.actor ?? 'anonymous');
+        const id = await startDrill(platform, req.body.source, req.principal?.actor ?? 'anonymous', {
+          ...(req.body.targetTime ? { targetTime: req.body.targetTime } : {}),
+        });
         return reply.status(202).send({ id, status: 'queued' });
       },
     );

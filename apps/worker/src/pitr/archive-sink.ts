@@ -71,7 +71,11 @@ export function createArchiveSink(
         compression: stats.compression,
         encryption: encryption ? { keyId: encryption.keyId, wrappedDataKey: encryption.wrappedDataKey } : null,
       };
-      await putJson(walSidecarKey(source, w.timeline, w.name, !w.complete), sidecarOf(record));
+      // The coverage known so far goes with it: a catalog rebuilt from storage keeps the window.
+      await putJson(walSidecarKey(source, w.timeline, w.name, !w.complete), {
+        ...sidecarOf(record),
+        coveredAt: existing?.coveredAt?.toISOString() ?? null,
+      });
       await upsertWalSegment(db, record);
       await updateWalStream(db, source, { state: 'streaming', slot, timeline: w.timeline, storedLsn: w.endLsn });
       // The older partial is superseded (the row names the new object now, which holds all of
