@@ -15,7 +15,7 @@ import {
   physicalConsistencySchema,
   pitrSlotOf,
 } from '@bk/core';
-import { parseLsn, pitrNotes, pitrProblems, readWalSettings, segNoOf } from '@bk/postgres';
+import { parseLsn, pitrNotes, pitrProblems, readWalSettings, segNoOf, slotRetainedBytes } from '@bk/postgres';
 import type { Platform } from './platform.ts';
 
 /**
@@ -230,6 +230,8 @@ export interface PitrStatus {
   /** Advice that is not a fault (e.g. an unlimited max_slot_wal_keep_size). */
   notes: string[];
   streaming: StreamingStatus;
+  /** WAL the server keeps for the slot (bytes), the disk it costs there; null when unknown. */
+  slotRetainedBytes: number | null;
 }
 
 /**
@@ -246,13 +248,16 @@ export async function pitrStatusOf(
   if (source.kind !== 'postgres' || !source.pitr?.enabled) return undefined;
   let problems: string[] = [];
   let notes: string[] = [];
+  let retained: number | null = null;
+  const slot = pitrSlotOf(name, source);
   try {
     const settings = await readWalSettings(source.url, signal);
     problems = pitrProblems(settings);
     notes = pitrNotes(settings);
+    retained = (await slotRetainedBytes(source.url, slot, signal)) ?? null;
   } catch (e) {
     problems = [`cannot read the server's settings: ${errorMessage(e)}`];
   }
   const { streaming } = await recoveryWindowOf(platform, name);
-  return { enabled: true, slot: pitrSlotOf(name, source), problems, notes, streaming };
+  return { enabled: true, slot, problems, notes, streaming, slotRetainedBytes: retained };
 }

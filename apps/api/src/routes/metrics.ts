@@ -1,5 +1,5 @@
 import { QUEUES } from '@bk/core';
-import type { Platform } from '@bk/platform';
+import { type Platform, pitrStatusOf } from '@bk/platform';
 import type { FastifyPluginAsync } from 'fastify';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Authenticator } from '../plugins/auth.ts';
@@ -29,9 +29,33 @@ export function metricsRoutes(platform: Platform, auth: Authenticator): FastifyP
     const verification = g('bk_backup_verification', 'Backups by verification result', ['source', 'status']);
     const jobs = g('bk_queue_jobs', 'Jobs per queue and state', ['queue', 'state']);
     const workers = g('bk_queue_workers', 'Workers connected per queue', ['queue']);
+    // Point-in-time sources: the WAL archive's health.
+    const walStreaming = g('bk_wal_streaming', 'Whether a WAL streamer is streaming the source (1) or not (0)', ['source']);
+    const walLag = g('bk_wal_lag_seconds', 'Seconds from the newest moment the WAL archive covers to now (the RPO met right now)', [
+      'source',
+    ]);
+    const walGaps = g('bk_wal_gaps', 'Gaps recorded in the WAL archive (WAL never stored)', ['source']);
+    const walBytes = g('bk_wal_stored_bytes', 'Bytes of WAL stored', ['source']);
+    const slotRetained = g('bk_wal_slot_retained_bytes', 'WAL the source server keeps for the replication slot', ['source']);
 
     async function collect(): Promise<void> {
-      for (const m of [backups, restores, lastSuccess, lastDuration, lastRows, storedBytes, restoreDuration, verification, jobs, workers])
+      for (const m of [
+        backups,
+        restores,
+        lastSuccess,
+        lastDuration,
+        lastRows,
+        storedBytes,
+        restoreDuration,
+        verification,
+        jobs,
+        workers,
+        walStreaming,
+        walLag,
+        walGaps,
+        walBytes,
+        slotRetained,
+      ])
         m.reset();
       const db = platform.db;
       const [b, r, last, v, bytes, lastRestore] = await Promise.all([
@@ -56,6 +80,20 @@ export function metricsRoutes(platform: Platform, auth: Authenticator): FastifyP
       for (const x of v.rows) verification.set({ source: x.source, status: x.s }, x.n);
       for (const x of bytes.rows) storedBytes.set({ source: x.source }, Number(x.b));
       for (const x of lastRestore.rows) restoreDuration.set({ source: x.source }, Number(x.d));
+      for (const name of platform.sources.names()) {
+        const status = await pitrStatusOf(platform, name, platform.sources.forRequest(name));
+        if (!status) continue;
+        walGaps.set({ source: name }, 0);
+        walStreaming.set({ source: name }, status.streaming.state === 'streaming' ? 1 : 0);
+        if (status.streaming.lagSeconds !== null) walLag.set({ source: name }, status.streaming.lagSeconds);
+        if (status.slotRetainedBytes !== null) slotRetained.set({ source: name }, status.slotRetainedBytes);
+      }
+      const [gaps, walStored] = await Promise.all([
+        db.query(`SELECT source, count(*)::int AS n FROM wal_events WHERE kind = 'gap' GROUP BY 1`),
+        db.query(`SELECT source, coalesce(sum(bytes), 0)::bigint AS b FROM wal_segments GROUP BY 1`),
+      ]);
+      for (const x of gaps.rows) walGaps.set({ source: x.source }, x.n);
+      for (const x of walStored.rows) walBytes.set({ source: x.source }, Number(x.b));
       await Promise.all(
         QUEUES.map(async (q) => {
           const queue = platform.queues.queues[q];

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { insertWalEvent, listWalSegments, updateWalStream } from '@bk/catalog';
 import { type SourceConfig, errorMessage, pitrSlotOf, resolveCompression } from '@bk/core';
 import { type Platform, emitEvent } from '@bk/platform';
-import { dropPhysicalSlot, ensurePhysicalSlot, formatLsn, streamWal } from '@bk/postgres';
+import { dropPhysicalSlot, ensurePhysicalSlot, formatLsn, pitrNotes, pitrProblems, readWalSettings, streamWal } from '@bk/postgres';
 import { createArchiveSink } from './archive-sink.ts';
 
 export interface WalArchivers {
@@ -60,6 +60,7 @@ async function archiveLoop(
   const lockMs = config.postgres.walLockSeconds * 1000;
   const slot = pitrSlotOf(name, source);
   const partialUploadMs = (source.pitr?.partialUploadSeconds ?? 15) * 1000;
+  await reportSetup(platform, name, source.url);
   let failures = 0;
   while (!stopping.aborted) {
     let got = false;
@@ -164,4 +165,16 @@ async function checkForGap(platform: Platform, name: string, source: { url: stri
     to: formatLsn(s.restartLsn),
     message,
   });
+}
+
+/** Says at start-up, loudly, what the server lacks for streaming (the same check as GET /v1/sources/{name}). */
+async function reportSetup(platform: Platform, name: string, url: string): Promise<void> {
+  try {
+    const settings = await readWalSettings(url);
+    const problems = pitrProblems(settings);
+    if (problems.length) platform.log.error({ source: name, problems }, 'point-in-time recovery cannot stream WAL from this server');
+    for (const note of pitrNotes(settings)) platform.log.warn({ source: name }, note);
+  } catch (e) {
+    platform.log.warn({ source: name, err: errorMessage(e) }, 'cannot read the server settings point-in-time recovery needs');
+  }
 }

@@ -11,6 +11,7 @@ export {
   pitrNotes,
   pitrProblems,
   readWalSettings,
+  slotRetainedBytes,
   validateSlotName,
   type PhysicalSlot,
   type WalSettings,

@@ -220,3 +220,21 @@ export function pitrNotes(s: WalSettings): string[] {
   }
   return notes;
 }
+
+/**
+ * How much WAL the server keeps for the slot (bytes from its restart_lsn to the current WAL
+ * position): the disk the slot costs the server while the archive lags or the fleet is down.
+ * Undefined when the slot does not exist or reserves nothing.
+ */
+export async function slotRetainedBytes(url: string, slot: string, signal?: AbortSignal): Promise<number | undefined> {
+  validateSlotName(slot);
+  return withClient(url, { signal, applicationName: 'bk-wal' }, async (client) => {
+    const { rows } = await client.query<{ bytes: string | null }>(
+      `SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::text AS bytes
+         FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`,
+      [slot],
+    );
+    const v = rows[0]?.bytes;
+    return v === null || v === undefined ? undefined : Number(v);
+  });
+}
