@@ -13,7 +13,12 @@ describe('API key scopes', () => {
   beforeAll(async () => {
     stack = await startStack({ label: 'scopes', storage: 'file', workers: false });
     for (const scope of SCOPES) {
-      const res = await stack.app.inject({ method: 'POST', url: '/v1/keys', headers: stack.auth, payload: { name: `${scope} key`, scopes: [scope] } });
+      const res = await stack.app.inject({
+        method: 'POST',
+        url: '/v1/keys',
+        headers: stack.auth,
+        payload: { name: `${scope} key`, scopes: [scope] },
+      });
       expect(res.statusCode).toBe(201);
       keys[scope] = res.json().key;
     }
@@ -60,6 +65,37 @@ describe('API key scopes', () => {
     expect(asRestore.statusCode).toBe(404);
   });
 
+  it('running a schedule needs the scope of what it runs, and is audited', async () => {
+    const made = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/schedules',
+      headers: stack.auth,
+      payload: { name: 'nightly cleanup', kind: 'cleanup', cron: '0 4 * * *', timezone: 'UTC' },
+    });
+    expect(made.statusCode, made.body).toBe(201);
+    const url = `/v1/schedules/${made.json().id}/run`;
+    for (const scope of ['read', 'backup', 'restore'] as const) {
+      const res = await stack.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${keys[scope]}` }, payload: {} });
+      expect(res.statusCode, `${scope}: ${res.body}`).toBe(403);
+      expect(res.json().error.message).toContain('"admin"');
+    }
+    const ok = await stack.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${keys.admin}` }, payload: {} });
+    expect(ok.statusCode, ok.body).toBe(202);
+    const audit = await stack.app.inject({ method: 'GET', url: '/v1/audit?action=schedule.run', headers: stack.auth });
+    expect(audit.json().items[0]).toMatchObject({ target: made.json().id, outcome: 'ok' });
+  });
+
+  it('a read key downloads no table data, encrypted or not', async () => {
+    for (const q of ['', '?decrypt=true']) {
+      const res = await stack.app.inject({
+        method: 'GET',
+        url: `/v1/backups/bk_0000000000000000000000/download${q}`,
+        headers: { authorization: `Bearer ${keys.read}` },
+      });
+      expect(res.statusCode).toBe(403);
+    }
+  });
+
   it('lists keys without the keys or their hashes, and revocation takes effect at once', async () => {
     const list = await stack.app.inject({ method: 'GET', url: '/v1/keys', headers: stack.auth });
     expect(list.json().items).toHaveLength(4);
@@ -69,7 +105,10 @@ describe('API key scopes', () => {
     const victim = list.json().items.find((k: { name: string }) => k.name === 'read key');
     const before = await stack.app.inject({ method: 'GET', url: '/v1/backups', headers: { authorization: `Bearer ${keys.read}` } });
     expect(before.statusCode).toBe(200);
-    expect((await stack.app.inject({ method: 'DELETE', url: `/v1/keys/${victim.id}`, headers: stack.auth })).json()).toEqual({ id: victim.id, revoked: true });
+    expect((await stack.app.inject({ method: 'DELETE', url: `/v1/keys/${victim.id}`, headers: stack.auth })).json()).toEqual({
+      id: victim.id,
+      revoked: true,
+    });
     const after = await stack.app.inject({ method: 'GET', url: '/v1/backups', headers: { authorization: `Bearer ${keys.read}` } });
     expect(after.statusCode).toBe(401);
     const audit = await stack.app.inject({ method: 'GET', url: '/v1/audit?action=key.revoke', headers: stack.auth });
@@ -81,7 +120,9 @@ describe('API key scopes', () => {
       const res = await stack.app.inject({ method: 'POST', url: '/v1/keys', headers: stack.auth, payload });
       expect(res.statusCode).toBe(400);
     }
-    expect((await stack.app.inject({ method: 'DELETE', url: '/v1/keys/ak_0000000000000000000000', headers: stack.auth })).statusCode).toBe(404);
+    expect((await stack.app.inject({ method: 'DELETE', url: '/v1/keys/ak_0000000000000000000000', headers: stack.auth })).statusCode).toBe(
+      404,
+    );
   });
 
   it('lets only admin keys into the dashboard', async () => {

@@ -38,20 +38,13 @@ const SHUTDOWN = 'worker shutting down';
 
 /**
  * Errors that retrying cannot fix become UnrecoverableError (BullMQ then fails the job at
- * once); everything else is retried with capped exponential backoff.
+ * once); everything else is retried with capped exponential backoff. One rule for every
+ * error class: `permanent === true` on the error (both connectors' errors, integrity and
+ * missing-key errors, PermanentJobError for the handlers' own), plus invalid payloads.
  */
-function isPermanent(e: unknown): boolean {
+export function isPermanent(e: unknown): boolean {
   if (e instanceof PermanentJobError || e instanceof ZodError || e instanceof UnrecoverableError) return true;
-  const name = (e as { name?: string } | null)?.name;
-  // The TDengine connector classifies its own errors (bad SQL, missing table, auth: permanent).
-  if (name?.startsWith('Td') && (e as { permanent?: unknown }).permanent === true) return true;
-  return (
-    name === 'SourceAuthError' ||
-    name === 'SnapshotGoneError' ||
-    name === 'ToolMissingError' ||
-    name === 'IntegrityError' ||
-    name === 'MissingKeyError'
-  );
+  return (e as { permanent?: unknown } | null)?.permanent === true;
 }
 
 export function startWorkers(platform: Platform, opts: StartWorkersOptions = {}): WorkerRuntime {

@@ -6,6 +6,8 @@ import { newDataKey, unwrapDataKey, wrapDataKey } from './pipeline/crypto.ts';
 /** A missing master key: says which key id a backup needs. */
 export class MissingKeyError extends Error {
   override readonly name = 'MissingKeyError';
+  /** A retry on this worker finds the key missing again (config changes need a restart). */
+  readonly permanent = true;
   constructor(readonly keyId: string) {
     super(`encryption key "${keyId}" is not configured; add it under encryption.keys to read this backup`);
   }

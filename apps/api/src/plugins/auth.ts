@@ -31,7 +31,8 @@ export const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
   'DELETE /v1/backups/:id/pin': 'backup',
   'DELETE /v1/backups/:id': 'admin',
   // ?decrypt=true additionally needs `restore` (checked in the handler).
-  'GET /v1/backups/:id/download': 'read',
+  // Table data, encrypted or not: a read key (monitoring) must not fetch it.
+  'GET /v1/backups/:id/download': 'restore',
   'GET /v1/restores': 'read',
   'GET /v1/restores/:id': 'read',
   'POST /v1/restores': 'restore',
@@ -47,7 +48,9 @@ export const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
   'DELETE /v1/schedules/:id': 'admin',
   'POST /v1/schedules/:id/enable': 'admin',
   'POST /v1/schedules/:id/disable': 'admin',
-  'POST /v1/schedules/:id/run': 'backup',
+  // Any key gets past here: the route checks the scope of the schedule's own kind (a drill
+  // schedule needs restore, which a restore-only key has and a backup key has not).
+  'POST /v1/schedules/:id/run': 'read',
   'POST /v1/schedules/presets/standard': 'admin',
   'POST /v1/cleanup': 'admin',
   'POST /v1/catalog/rescan': 'admin',

@@ -1,6 +1,7 @@
 import {
   type ScheduleFields,
   type ScheduleRecord,
+  type Scope,
   audit,
   deleteSchedule,
   getSchedule,
@@ -10,7 +11,8 @@ import {
   listSchedules,
   updateSchedule,
 } from '@bk/catalog';
-import { BadRequestError, ConflictError, NotFoundError, codecSchema, enqueue, newId, retentionSchema } from '@bk/core';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, codecSchema, enqueue, newId, retentionSchema } from '@bk/core';
+import { hasScope } from '../plugins/auth.ts';
 import {
   type Platform,
   backupRequestOf,
@@ -26,6 +28,12 @@ import {
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { acceptedSchema, backupTypeSchema, errorSchema, idParam } from '../schemas.ts';
+
+/** The scope that running a schedule of each kind needs (the scope of the route that does the same by hand). */
+const RUN_SCOPES = { backup: 'backup', verify: 'backup', drill: 'restore', cleanup: 'admin' } satisfies Record<
+  ScheduleRecord['kind'],
+  Scope
+>;
 
 const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema };
 
@@ -284,6 +292,18 @@ export function scheduleRoutes(platform: Platform): FastifyPluginAsyncZod {
       async (req, reply) => {
         const s = await getSchedule(platform.db, req.params.id);
         if (!s) throw new NotFoundError(`schedule ${req.params.id} not found`);
+        // Running a schedule does what its kind does: it needs that kind's scope, as the
+        // direct routes do (cleanup -> admin, drill -> restore, backup and verify -> backup).
+        const needed = RUN_SCOPES[s.kind];
+        if (!hasScope(req.principal, needed)) throw new ForbiddenError(`running a ${s.kind} schedule needs the "${needed}" scope`);
+        await audit(platform.db, {
+          actor: actor(req),
+          action: 'schedule.run',
+          target: s.id,
+          address: req.ip,
+          outcome: 'ok',
+          details: { kind: s.kind, name: s.name },
+        });
         if (s.kind === 'verify' || s.kind === 'drill') {
           const id = await runCheckSchedule(platform, s, actor(req));
           return reply.status(202).send({ id, status: 'queued' });

@@ -49,6 +49,8 @@ export class HashCounter extends Transform {
 
 export class IntegrityError extends Error {
   override readonly name = 'IntegrityError';
+  /** The stored bytes are wrong: reading them again gives the same answer. */
+  readonly permanent = true;
 }
 
 /**
