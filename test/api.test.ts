@@ -1,4 +1,5 @@
 import { testServices } from '@bk/test-utils';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './support/stack.ts';
 
@@ -12,6 +13,10 @@ describe('HTTP API', () => {
 
   beforeAll(async () => {
     sourceUrl = await testServices().createDatabase('api_src');
+    const c = new pg.Client({ connectionString: sourceUrl });
+    await c.connect();
+    await c.query('CREATE TABLE public.orders (id int)');
+    await c.end();
     // No workers: anything enqueued would stay in the queue, where the test can see it.
     stack = await startStack({
       label: 'api',
@@ -67,6 +72,18 @@ describe('HTTP API', () => {
       'invalid_compression',
     ],
     ['encryption without a key', { source: 'pg-main', type: 'full', encrypt: true }, 400, 'encryption_unavailable'],
+    ['a base backup of a source without pitr', { source: 'pg-main', type: 'base' }, 400, 'pitr_not_enabled'],
+    ['a database that does not exist', { source: 'pg-main', type: 'database', databases: ['api_srx'] }, 400, 'unknown_database'],
+    ['a table that does not exist', { source: 'pg-main', type: 'table', tables: ['public.ordrs'] }, 400, 'unknown_table'],
+    [
+      'a table in a database that does not exist',
+      { source: 'pg-main', type: 'table', tables: ['nodb.public.orders'] },
+      400,
+      'unknown_database',
+    ],
+    ['a system catalog', { source: 'pg-main', type: 'table', tables: ['pg_catalog.pg_class'] }, 400, 'system_object'],
+    ['information_schema', { source: 'pg-main', type: 'table', tables: ['information_schema.tables'] }, 400, 'system_object'],
+    ['a template database', { source: 'pg-main', type: 'database', databases: ['template1'] }, 400, 'system_object'],
   ])('POST /v1/backups with %s is a 4xx that changes nothing', async (_what, payload, status, code) => {
     const res =
       typeof payload === 'string'
@@ -78,7 +95,14 @@ describe('HTTP API', () => {
           })
         : await post('/v1/backups', payload);
     expect(res.statusCode).toBe(status);
-    expect(res.json()).toEqual({ error: { code, message: expect.any(String) } });
+    expect(res.json()).toMatchObject({ error: { code, message: expect.any(String) } });
+    await expectNothingChanged();
+  });
+
+  it('names the nearest existing tables when a backup names one that does not exist', async () => {
+    const res = await post('/v1/backups', { source: 'pg-main', type: 'table', tables: ['public.ordrs', 'public.orders'] });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.message).toBe('tables not found: public.ordrs (did you mean public.orders?)');
     await expectNothingChanged();
   });
 
@@ -87,7 +111,12 @@ describe('HTTP API', () => {
     ['a malformed backup id', { backupId: '../../etc' }, 400, 'validation_failed'],
     ['replace without confirm', { backupId: 'bk_0000000000000000000000', mode: 'replace' }, 400, 'confirmation_required'],
     ['neither backup nor time', { dryRun: true }, 400, 'invalid_restore_request'],
-    ['a PostgreSQL point-in-time restore', { source: 'pg-main', targetTime: '2026-01-01T00:00:00Z' }, 400, 'unsupported'],
+    [
+      'a point-in-time restore of a source without pitr',
+      { source: 'pg-main', targetTime: '2026-01-01T00:00:00Z' },
+      400,
+      'pitr_not_enabled',
+    ],
     ['an unknown field', { backupId: 'bk_0000000000000000000000', tables: ['a.b'], colour: 1 }, 400, 'validation_failed'],
   ])('POST /v1/restores with %s is a 4xx that changes nothing', async (_what, payload, status, code) => {
     const res = await post('/v1/restores', payload);

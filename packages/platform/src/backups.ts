@@ -10,6 +10,7 @@ import {
   resolveCompression,
 } from '@bk/core';
 import type { Platform } from './platform.ts';
+import { checkNamesExist } from './backup-names.ts';
 import { enqueueCoordinator } from './outcomes.ts';
 import { findIncrementalBase, parseTdTableRef } from './tdengine.ts';
 
@@ -51,6 +52,7 @@ export async function startBackup(
 ): Promise<BackupRecord> {
   const source = platform.sources.forRequest(req.source);
   checkScope(source.kind, req);
+  await checkNamesExist(platform, req.source, source, req);
   if (req.type === 'base' && (source.kind !== 'postgres' || !source.pitr?.enabled))
     throw new BadRequestError(
       `a base backup is for PostgreSQL sources with point-in-time recovery; set pitr: { enabled: true } on ${req.source}`,

@@ -18,3 +18,4 @@ export * from './discovery.ts';
 export * from './tdengine.ts';
 export * from './pitr.ts';
 export * from './pitr-retention.ts';
+export * from './backup-names.ts';

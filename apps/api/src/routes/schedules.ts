@@ -16,6 +16,7 @@ import { hasScope } from '../plugins/auth.ts';
 import {
   type Platform,
   backupRequestOf,
+  checkNamesExist,
   checkScope,
   compressionFor,
   nextRuns,
@@ -181,8 +182,19 @@ export function scheduleRoutes(platform: Platform): FastifyPluginAsyncZod {
   return async (app) => {
     const actor = (req: { principal?: { actor: string } }) => req.principal?.actor ?? 'anonymous';
 
+    /** A backup schedule names what exists (checked against discovery, as a backup request is). */
+    async function checkNames(b: ScheduleBody): Promise<void> {
+      if (b.kind === 'backup' && b.source && b.type)
+        await checkNamesExist(platform, b.source, platform.sources.forRequest(b.source), {
+          type: b.type,
+          databases: b.databases,
+          tables: b.tables,
+        });
+    }
+
     async function create(body: ScheduleBody, who: string, address: string) {
       const fields = toFields(platform, body);
+      await checkNames(body);
       if (await getScheduleByName(platform.db, body.name))
         throw new ConflictError(`a schedule named "${body.name}" exists`, 'schedule_exists');
       const s = await insertSchedule(platform.db, newId('sc'), fields);
@@ -237,6 +249,7 @@ export function scheduleRoutes(platform: Platform): FastifyPluginAsyncZod {
         const existing = await getSchedule(platform.db, req.params.id);
         if (!existing) throw new NotFoundError(`schedule ${req.params.id} not found`);
         const fields = toFields(platform, req.body);
+        await checkNames(req.body);
         const clash = await getScheduleByName(platform.db, req.body.name);
         if (clash && clash.id !== existing.id) throw new ConflictError(`a schedule named "${req.body.name}" exists`, 'schedule_exists');
         const s = (await updateSchedule(platform.db, existing.id, fields)) as ScheduleRecord;
