@@ -6,7 +6,20 @@ import { z } from 'zod';
 const check = z.object({ ok: z.boolean(), error: z.string().optional() });
 const readiness = z.object({ status: z.enum(['ready', 'not-ready']), checks: z.object({ redis: check, catalog: check, storage: check }) });
 
-async function probe(f: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
+/**
+ * What an unauthenticated caller may learn of a failed check: its kind, never the message
+ * (which names hosts, ports, user names or bucket names). The message goes to the log.
+ */
+export function publicReason(e: unknown): string {
+  const text = `${(e as { code?: unknown } | null)?.code ?? ''} ${errorMessage(e)}`;
+  if (/timed out|ETIMEDOUT|timeout/i.test(text)) return 'timed out';
+  if (/ECONNREFUSED|refused/i.test(text)) return 'connection refused';
+  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/i.test(text)) return 'host not found';
+  if (/auth|password|denied|forbidden|403|401/i.test(text)) return 'access denied';
+  return 'unavailable';
+}
+
+async function probe(f: () => Promise<unknown>, log: Platform['log'], what: string): Promise<{ ok: boolean; error?: string }> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -17,7 +30,8 @@ async function probe(f: () => Promise<unknown>): Promise<{ ok: boolean; error?: 
     ]);
     return { ok: true };
   } catch (e) {
-    return { ok: false, error: errorMessage(e) };
+    log.warn({ check: what, err: errorMessage(e) }, 'readiness check failed');
+    return { ok: false, error: publicReason(e) };
   } finally {
     clearTimeout(timer);
   }
@@ -40,9 +54,9 @@ export function healthRoutes(platform: Platform): FastifyPluginAsyncZod {
       },
       async (_req, reply) => {
         const [redis, catalog, storage] = await Promise.all([
-          probe(() => platform.redis.ping()),
-          probe(() => platform.db.query('SELECT 1')),
-          probe(() => platform.store.ping()),
+          probe(() => platform.redis.ping(), platform.log, 'redis'),
+          probe(() => platform.db.query('SELECT 1'), platform.log, 'catalog'),
+          probe(() => platform.store.ping(), platform.log, 'storage'),
         ]);
         const ok = redis.ok && catalog.ok && storage.ok;
         return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready', checks: { redis, catalog, storage } });
