@@ -268,6 +268,20 @@ describe('PostgreSQL backup and restore through the platform (S3 storage)', () =
     const keys: string[] = [];
     for await (const o of stack.platform.store.list(`backups/pg-main/${id}/`)) keys.push(o.key);
     expect(keys.length).toBe(4); // pre-data, post-data, one table, manifest
+    // A restore that reads it (recorded, not yet run) holds the deletion off, and nothing goes.
+    await stack.platform.db.query(
+      `INSERT INTO restores (id, backup_id, source, status, mode, request) VALUES ('rs_holdsoff00000000000000', $1, 'pg-main', 'queued', 'fail-if-exists', '{}')`,
+      [id],
+    );
+    const held = await stack.app.inject({ method: 'DELETE', url: `/v1/backups/${id}`, headers: stack.auth });
+    expect(held.statusCode, held.body).toBe(409);
+    expect(held.json().error.code).toBe('backup_in_use');
+    const still: string[] = [];
+    for await (const o of stack.platform.store.list(`backups/pg-main/${id}/`)) still.push(o.key);
+    expect(still.length).toBe(4);
+    expect((await stack.app.inject({ method: 'GET', url: `/v1/backups/${id}`, headers: stack.auth })).json().status).toBe('succeeded');
+    await stack.platform.db.query(`UPDATE restores SET status = 'failed' WHERE id = 'rs_holdsoff00000000000000'`);
+
     const del = await stack.app.inject({ method: 'DELETE', url: `/v1/backups/${id}`, headers: stack.auth });
     expect(del.statusCode).toBe(200);
     expect(del.json()).toEqual({ id, deleted: true, objects: 4 });

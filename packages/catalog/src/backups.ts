@@ -335,9 +335,25 @@ export async function deleteBackupRecord(db: Db, id: string): Promise<void> {
   await db.query('DELETE FROM backups WHERE id = $1', [id]);
 }
 
+/**
+ * Marks a backup as being deleted, unless something reads it: a queued or running restore
+ * of it (directly, as a member of its chain, or as the base backup of a point in time) or a
+ * running verification. The check and the mark are one statement, so a deletion never
+ * starts under a reader that was already recorded; restores in turn refuse a backup marked
+ * deleting. A deletion already under way (marked earlier) goes on. Returns whether it is
+ * marked now.
+ */
 export async function markBackupDeleting(db: Db, id: string): Promise<boolean> {
   const r = await db.query(
-    `UPDATE backups SET deleting_at = coalesce(deleting_at, now()) WHERE id = $1 AND status NOT IN ('queued', 'running')`,
+    `UPDATE backups b SET deleting_at = coalesce(deleting_at, now())
+      WHERE id = $1 AND status NOT IN ('queued', 'running')
+        AND (deleting_at IS NOT NULL OR (
+          coalesce(verification->>'status', '') <> 'running'
+          AND NOT EXISTS (
+            SELECT 1 FROM restores r
+             WHERE r.status IN ('queued', 'running')
+               AND (r.backup_id = b.id OR coalesce(r.request->'chain', '[]'::jsonb) ? b.id
+                    OR r.request->'pointInTime'->>'baseBackupId' = b.id))))`,
     [id],
   );
   return r.rowCount === 1;

@@ -7,7 +7,7 @@ import {
   listWalSegments,
   markBackupDeleting,
 } from '@bk/catalog';
-import { BACKUPS_ROOT, type Retention } from '@bk/core';
+import { BACKUPS_ROOT, ConflictError, type Retention } from '@bk/core';
 import type { Platform } from './platform.ts';
 import { type WalCleanupItem, decidePitrRetention, deleteOldWal } from './pitr-retention.ts';
 import { type RetentionDecision, decideRetention } from './retention.ts';
@@ -89,7 +89,11 @@ export async function planCleanup(platform: Platform, opts: { source?: string | 
  * marked deleting, which the next cleanup finishes. Returns the number of objects deleted.
  */
 export async function deleteBackupFully(platform: Platform, b: Pick<BackupRecord, 'id' | 'storagePrefix'>): Promise<number> {
-  await markBackupDeleting(platform.db, b.id);
+  if (!(await markBackupDeleting(platform.db, b.id)))
+    throw new ConflictError(
+      `backup ${b.id} is being read by a restore or a verification (or is still running); it is deleted once that ends`,
+      'backup_in_use',
+    );
   const keys: string[] = [];
   for await (const o of platform.store.list(b.storagePrefix)) keys.push(o.key);
   const manifest = keys.filter((k) => k.endsWith('/manifest.json'));
@@ -110,6 +114,25 @@ export interface CleanupResult extends CleanupPlan {
 
 /** Applies the plan: deletes what retention decided, then aborts abandoned uploads. */
 export async function runCleanup(platform: Platform, opts: { source?: string | undefined; actor: string }): Promise<CleanupResult> {
+  // One cleanup at a time across the fleet: a second one waits for the first to finish (a
+  // session advisory lock on one catalog connection, released however this ends).
+  const client = await platform.db.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [CLEANUP_LOCK]);
+    try {
+      return await cleanupUnderLock(platform, opts);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [CLEANUP_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/** The advisory lock key of cleanup runs ("bkcl"). */
+const CLEANUP_LOCK = 0x626b636c;
+
+async function cleanupUnderLock(platform: Platform, opts: { source?: string | undefined; actor: string }): Promise<CleanupResult> {
   const plan = await planCleanup(platform, { source: opts.source });
   const result: CleanupResult = { ...plan, deleted: [], objectsDeleted: 0, walSegmentsDeleted: 0, abortedUploads: 0, errors: [] };
   const backups = new Map((await listBackupsForRetention(platform.db, opts.source)).map((b) => [b.id, b]));
@@ -131,8 +154,11 @@ export async function runCleanup(platform: Platform, opts: { source?: string | u
       result.errors.push({ id: b.id, error: (e as Error).message });
     }
   }
-  // WAL after the backups: a base backup deleted above no longer holds its WAL back.
+  // WAL after the backups: a base backup deleted above no longer holds its WAL back. A
+  // source where a deletion was refused (a restore reads that base backup) keeps its WAL.
+  const refused = new Set(result.errors.map((e) => backups.get(e.id)?.source));
   for (const item of plan.wal) {
+    if (refused.has(item.source)) continue;
     try {
       result.walSegmentsDeleted += await deleteOldWal(platform, item);
     } catch (e) {

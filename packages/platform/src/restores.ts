@@ -57,6 +57,11 @@ export async function startRestore(
     );
   if (backup.status !== 'succeeded')
     throw new ConflictError(`backup ${backup.id} is ${backup.status}; only succeeded backups can be restored`, 'backup_not_restorable');
+  if (backup.deletingAt)
+    throw new ConflictError(
+      `backup ${backup.id} is being deleted (since ${backup.deletingAt.toISOString()}); it cannot be restored`,
+      'backup_deleting',
+    );
   if (req.source && req.source !== backup.source)
     throw new BadRequestError(`backup ${backup.id} belongs to source ${backup.source}, not ${req.source}`, 'source_mismatch');
   platform.sources.forRequest(backup.source);
