@@ -19,3 +19,4 @@ export * from './tdengine.ts';
 export * from './pitr.ts';
 export * from './pitr-retention.ts';
 export * from './backup-names.ts';
+export * from './reconcile.ts';

@@ -3,6 +3,7 @@ import { BadRequestError, jobIds, jobOptions } from '@bk/core';
 import { CronExpressionParser } from 'cron-parser';
 import type { BackupRequest } from './backups.ts';
 import type { Platform } from './platform.ts';
+import { reconcileRecords } from './reconcile.ts';
 
 /** A time zone the runtime knows (IANA names, and UTC). */
 export function validateTimezone(tz: string): void {
@@ -130,6 +131,11 @@ export async function startScheduleSync(platform: Platform, intervalMs = 60_000)
     } catch (e) {
       platform.log.error({ err: (e as Error).message }, 'could not synchronise job schedulers');
     }
+    // The same once-a-minute pass finds records whose jobs Redis lost (it is idempotent:
+    // several API processes doing it at once end each record once).
+    await reconcileRecords(platform).catch((e: unknown) =>
+      platform.log.error({ err: (e as Error).message }, 'could not reconcile records with their jobs'),
+    );
   };
   await run();
   const timer = setInterval(() => void run(), intervalMs);
