@@ -42,7 +42,11 @@ describe('schedules, webhooks and recovery objectives', () => {
       storage: 'file',
       scheduler: true,
       sources: { 'pg-main': { kind: 'postgres', url: sourceUrl } },
-      extra: { sources: { 'pg-main': { kind: 'postgres', url: sourceUrl, rpoTargetMinutes: 60, rtoTargetMinutes: 30 } } },
+      extra: {
+        sources: { 'pg-main': { kind: 'postgres', url: sourceUrl, rpoTargetMinutes: 60, rtoTargetMinutes: 30 } },
+        // The receiver listens on loopback, which webhooks may reach only when allowed.
+        notifications: { allowedHosts: ['127.0.0.1', 'localhost'] },
+      },
     });
   });
   afterAll(async () => {

@@ -296,9 +296,15 @@ export const configSchema = z
       .object({
         /** Webhooks told about every backup, restore and missed schedule; signed when a secret is set. */
         webhooks: z.array(z.object({ url: z.string().url(), secret: z.string().min(16).optional() }).strict()).default([]),
+        /**
+         * Hosts (names or addresses) webhooks may reach although they are, or resolve to,
+         * loopback, private, link-local or other internal addresses; every other such
+         * target is refused.
+         */
+        allowedHosts: z.array(z.string().min(1)).default([]),
       })
       .strict()
-      .default({ webhooks: [] }),
+      .default({ webhooks: [], allowedHosts: [] }),
     throttle: z
       .object({
         /** Bytes per second read from all sources together, shared by all workers. */
