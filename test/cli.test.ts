@@ -71,6 +71,25 @@ describe('backupctl', () => {
     expect(again.stdout).toMatch(/failed: .*already has rows/);
   });
 
+  it('never prints the API key in its help, and takes tables under either spelling, as lists', async () => {
+    for (const args of [['--help'], ['backup', '--help'], ['restore', '--help']]) {
+      const help = await cli(...args);
+      expect(help.code).toBe(0);
+      expect(help.stdout).not.toContain(stack.apiKey);
+      expect(help.stdout.length).toBeGreaterThan(100);
+    }
+    expect((await cli('--help')).stdout).toContain('env BK_API_KEY, set');
+    for (const flags of [['--tables', 'public.items'], ['--table', 'public.items'], ['--table', 'public.items,public.items']]) {
+      const b = await cli('backup', 'pg-main', '--type', 'table', ...flags, '--wait');
+      expect(b.code, `${flags.join(' ')}: ${b.stderr}${b.stdout}`).toBe(0);
+      expect(b.stdout).toMatch(/public\.items\s+succeeded\s+300/);
+    }
+    // A typo is the API's 400 with the nearest name, before anything is recorded.
+    const typo = await cli('backup', 'pg-main', '--type', 'table', '--tables', 'public.itmes');
+    expect(typo.code).toBe(2);
+    expect(`${typo.stderr}${typo.stdout}`).toContain('did you mean public.items');
+  });
+
   it('manages schedules, cleanup and keys', async () => {
     const created = await cli('--json', 'schedules', 'create', '--name', 'nightly', '--cron', '0 3 * * *', '--tz', 'Europe/Berlin', '--source', 'pg-main', '--type', 'database', '--keep-last', '7');
     expect(created.code, created.stderr).toBe(0);

@@ -11,15 +11,33 @@ import { printTable } from './format.ts';
 const program = new Command('backupctl')
   .description('Back up and restore PostgreSQL and TDengine through the bk API')
   .option('--url <url>', 'API base URL (env BK_API_URL)', process.env.BK_API_URL ?? 'http://127.0.0.1:8080')
-  .option('--key <key>', 'API key (env BK_API_KEY)', process.env.BK_API_KEY)
+  // No default shown: help output ends up in terminals, screenshots and CI logs.
+  .option('--key <key>', `API key (default: env BK_API_KEY, ${process.env.BK_API_KEY ? 'set' : 'not set'})`)
   .option('--json', 'print JSON instead of tables', false);
 
 function client(): ApiClient {
   const o = program.opts<{ url: string; key?: string }>();
-  if (!o.key) throw new ApiError(0, 'missing_key', 'no API key: pass --key or set BK_API_KEY');
-  return new ApiClient(o.url, o.key);
+  const key = o.key ?? process.env.BK_API_KEY;
+  if (!key) throw new ApiError(0, 'missing_key', 'no API key: pass --key or set BK_API_KEY');
+  return new ApiClient(o.url, key);
 }
 const json = () => program.opts<{ json: boolean }>().json;
+
+/**
+ * Names given as repeated or space-separated values and/or comma-separated lists, under the
+ * singular flag or the plural one the API uses (`--table a,b --tables c`): one list.
+ */
+const names = (value: string, previous: string[] | undefined): string[] => [
+  ...(previous ?? []),
+  ...value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+];
+const merged = (...lists: (string[] | undefined)[]): string[] | undefined => {
+  const all = lists.flatMap((l) => l ?? []);
+  return all.length ? all : undefined;
+};
 const out = (v: unknown): void => {
   process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 };
@@ -58,9 +76,19 @@ program
   .command('backup')
   .description('start a backup')
   .argument('<source>', 'source name from the configuration')
-  .addOption(new Option('-t, --type <type>', 'backup type').choices(['full', 'database', 'table', 'incremental']).default('full'))
-  .option('-d, --database <name...>', 'databases (type database)')
-  .option('--table <name...>', 'tables: PostgreSQL schema.table or db.schema.table, TDengine db.table (type table)')
+  .addOption(
+    new Option('-t, --type <type>', 'backup type (base: a physical base backup of a PITR source)')
+      .choices(['full', 'database', 'table', 'incremental', 'base'])
+      .default('full'),
+  )
+  .option('-d, --database <name...>', 'databases (type database; comma-separated lists too)', names)
+  .option('--databases <names...>', 'same as --database', names)
+  .option(
+    '--table <name...>',
+    'tables: PostgreSQL schema.table or db.schema.table, TDengine db.table (type table; comma-separated lists too)',
+    names,
+  )
+  .option('--tables <names...>', 'same as --table', names)
   .option('--full-if-missing', 'TDengine incremental: take the full backup when there is none to build on', false)
   .option('--as-of <time>', 'TDengine: cut at this ISO 8601 time instead of now')
   .addOption(new Option('--codec <codec>', 'compression codec').choices(['zstd', 'gzip', 'none']))
@@ -73,7 +101,9 @@ program
       o: {
         type: string;
         database?: string[];
+        databases?: string[];
         table?: string[];
+        tables?: string[];
         codec?: string;
         level?: number;
         encrypt: boolean;
@@ -85,8 +115,10 @@ program
       const body: Record<string, unknown> = { source, type: o.type };
       if (o.fullIfMissing) body.fullIfMissing = true;
       if (o.asOf) body.asOf = o.asOf;
-      if (o.database) body.databases = o.database;
-      if (o.table) body.tables = o.table;
+      const databases = merged(o.database, o.databases);
+      const tables = merged(o.table, o.tables);
+      if (databases) body.databases = databases;
+      if (tables) body.tables = tables;
       if (o.codec) body.compression = { codec: o.codec, ...(o.level !== undefined ? { level: o.level } : {}) };
       if (o.encrypt === false) body.encrypt = false;
       const r = await client().post<{ id: string; status: string }>('/v1/backups', body);
@@ -133,8 +165,10 @@ program
   .command('restore')
   .description('restore a backup (or --dry-run to check it)')
   .argument('[backupId]')
-  .option('--table <name...>', 'restore only these tables')
-  .option('-d, --database <name...>', 'restore only these databases')
+  .option('--table <name...>', 'restore only these tables (comma-separated lists too)', names)
+  .option('--tables <names...>', 'same as --table', names)
+  .option('-d, --database <name...>', 'restore only these databases (comma-separated lists too)', names)
+  .option('--databases <names...>', 'same as --database', names)
   .option('--target-database <name>', 'restore into this database (created if missing)')
   .option('--source <name>', 'with --time: point-in-time restore of this source')
   .option('--time <iso>', 'point-in-time target (ISO 8601)')
@@ -151,8 +185,11 @@ program
       force: o.force,
     };
     if (backupId) body.backupId = backupId;
-    if (o.table) body.tables = o.table;
-    if (o.database) body.databases = o.database;
+    const list = (v: unknown) => v as string[] | undefined;
+    const tables = merged(list(o.table), list(o.tables));
+    const databases = merged(list(o.database), list(o.databases));
+    if (tables) body.tables = tables;
+    if (databases) body.databases = databases;
     if (o.targetDatabase) body.targetDatabase = o.targetDatabase;
     if (o.source) body.source = o.source;
     if (o.time) body.targetTime = o.time;
