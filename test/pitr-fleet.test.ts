@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type PostgresService, startPostgres } from '@bk/test-utils';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from './support/sql.ts';
 import { type Stack, isFinal, startStack, waitFor } from './support/stack.ts';
 import { type WorkerProcess, spawnWorker } from './support/worker-process.ts';
 
@@ -10,16 +10,6 @@ import { type WorkerProcess, spawnWorker } from './support/worker-process.ts';
  * the other takes the stream over from the slot, so the archive has no hole: a moment while
  * no one streamed restores exactly.
  */
-
-async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<T>(text, values)).rows;
-  } finally {
-    await c.end();
-  }
-}
 
 interface Window {
   windows: { from: string; to: string }[];
@@ -54,7 +44,8 @@ describe('WAL streamer across the fleet', () => {
     await server?.stop();
   });
 
-  const post = (url: string, payload: unknown) => stack.app.inject({ method: 'POST', url, headers: stack.auth, payload: payload as object });
+  const post = (url: string, payload: unknown) =>
+    stack.app.inject({ method: 'POST', url, headers: stack.auth, payload: payload as object });
   const windowNow = () => waitFor<Window>(stack, '/v1/sources/pg-fleet/recovery-window', () => true);
 
   it('streams from exactly one worker; a SIGKILLed streamer is replaced with no hole in the window', async () => {
@@ -83,7 +74,10 @@ describe('WAL streamer across the fleet', () => {
     const after = await waitFor<Window>(
       stack,
       '/v1/sources/pg-fleet/recovery-window',
-      (b) => b.streaming.state === 'streaming' && b.streaming.holder !== first.streaming.holder && (b.windows[0]?.to ?? '') > whileDown.toISOString(),
+      (b) =>
+        b.streaming.state === 'streaming' &&
+        b.streaming.holder !== first.streaming.holder &&
+        (b.windows[0]?.to ?? '') > whileDown.toISOString(),
       60_000,
     );
     expect(Number(after.streaming.holder?.split(':')[1])).not.toBe(holderPid);

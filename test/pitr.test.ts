@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { parseLsn, segNoOf } from '@bk/postgres';
 import { type PostgresService, startPostgres } from '@bk/test-utils';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from './support/sql.ts';
 import { type Stack, isFinal, startStack, waitFor } from './support/stack.ts';
 
 /**
@@ -11,16 +11,6 @@ import { type Stack, isFinal, startStack, waitFor } from './support/stack.ts';
  * streamed by the fleet into S3 (Swift), a base backup, and restores to moments between
  * writes that hold exactly the rows of those moments.
  */
-
-async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<T>(text, values)).rows;
-  } finally {
-    await c.end();
-  }
-}
 
 /** The server's clock (restores are to server commit times). */
 async function serverNow(url: string): Promise<Date> {
