@@ -99,6 +99,21 @@ describe('HTTP API', () => {
     await expectNothingChanged();
   });
 
+  it('takes a POST without a body as {} (defaults apply, missing fields are named)', async () => {
+    const dry = await stack.app.inject({ method: 'POST', url: '/v1/catalog/rescan', headers: stack.auth });
+    expect(dry.statusCode, dry.body).toBe(200);
+    const backup = await stack.app.inject({ method: 'POST', url: '/v1/backups', headers: stack.auth });
+    expect(backup.statusCode).toBe(400);
+    expect(backup.json().error.message).toContain('source');
+    await expectNothingChanged();
+  });
+
+  it('answers a malformed URL with the same error body as every other error', async () => {
+    const res = await stack.app.inject({ method: 'GET', url: '/v1/backups/%zz', headers: stack.auth });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: { code: 'bad_url', message: expect.any(String) } });
+  });
+
   it('names the nearest existing tables when a backup names one that does not exist', async () => {
     const res = await post('/v1/backups', { source: 'pg-main', type: 'table', tables: ['public.ordrs', 'public.orders'] });
     expect(res.statusCode).toBe(400);

@@ -85,6 +85,15 @@ describe('API key scopes', () => {
     expect(audit.json().items[0]).toMatchObject({ target: made.json().id, outcome: 'ok' });
   });
 
+  it('tells each key its own scopes (GET /v1/whoami)', async () => {
+    for (const scope of SCOPES) {
+      const res = await stack.app.inject({ method: 'GET', url: '/v1/whoami', headers: { authorization: `Bearer ${keys[scope]}` } });
+      expect(res.statusCode).toBe(200);
+      const expected = scope === 'admin' ? [...SCOPES] : scope === 'read' ? ['read'] : ['read', scope];
+      expect([...res.json().scopes].sort()).toEqual(expected.sort());
+    }
+  });
+
   it('a read key downloads no table data, encrypted or not', async () => {
     for (const q of ['', '?decrypt=true']) {
       const res = await stack.app.inject({

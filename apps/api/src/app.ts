@@ -1,14 +1,15 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
+import { consoleRoutes } from '@bk/console';
 import { QUEUES } from '@bk/core';
 import type { Platform } from '@bk/platform';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyReply } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { type Authenticator, assertRouteScopes, createAuthenticator, requireApiKey, requireBrowserAuth } from './plugins/auth.ts';
-import { registerErrorHandling } from './plugins/errors.ts';
+import { errorBody, registerErrorHandling } from './plugins/errors.ts';
 import { backupRoutes } from './routes/backups.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { keyRoutes } from './routes/keys.ts';
@@ -40,10 +41,20 @@ export async function buildApp(deps: AppDeps) {
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
+    // Errors Fastify raises before routing (a malformed percent-encoding in the URL) get the
+    // same body as every other error.
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as FastifyReply).status(400).send(errorBody('bad_url', err.message));
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  // A POST without a body (curl -X POST, fetch with no body) means "no options": validate it
+  // as {} so defaults apply and missing fields are named, instead of "received null".
+  app.addHook('preValidation', async (req) => {
+    if ((req.method === 'POST' || req.method === 'PUT') && (req.body === null || req.body === undefined)) req.body = {};
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -91,6 +102,9 @@ export async function buildApp(deps: AppDeps) {
     scope.addHook('onRequest', requireBrowserAuth(auth, 'admin'));
     await scope.register(board.registerPlugin(), { prefix: '/admin/queues' });
   });
+
+  // The operators' console (static files; it signs in with an API key and calls /v1).
+  await app.register(consoleRoutes());
 
   return app;
 }

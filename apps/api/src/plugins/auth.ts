@@ -38,6 +38,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, Scope>> = {
   'POST /v1/restores': 'restore',
   'POST /v1/restores/:id/cancel': 'restore',
   'POST /v1/drills': 'restore',
+  'GET /v1/whoami': 'read',
   'GET /v1/sources': 'read',
   'GET /v1/sources/:name': 'read',
   'GET /v1/sources/:name/recovery-window': 'read',

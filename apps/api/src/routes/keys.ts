@@ -38,6 +38,22 @@ function view(k: ApiKeyRecord) {
 export function keyRoutes(platform: Platform): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
+      '/whoami',
+      {
+        schema: {
+          tags: ['keys'],
+          summary: 'The key this request was made with: its actor name and scopes (what a client may offer its user)',
+          response: { 200: z.object({ actor: z.string(), scopes: z.array(scopeSchema) }), ...errors },
+        },
+      },
+      async (req) => {
+        const p = req.principal;
+        const scopes = p ? (p.scopes.has('admin') ? [...SCOPES] : ['read', ...[...p.scopes].filter((s) => s !== 'read')]) : ['read'];
+        return { actor: p?.actor ?? 'anonymous', scopes };
+      },
+    );
+
+    app.get(
       '/keys',
       {
         schema: {
