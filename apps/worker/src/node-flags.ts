@@ -34,7 +34,10 @@ export const WORKER_ENV: Readonly<Record<string, string>> = {
  * Node arguments and environment for a worker process started as `npm run start:worker`
  * starts one (the tests and the bench spawn them this way). `env` wins over WORKER_ENV.
  */
-export function workerSpawnOptions(env: NodeJS.ProcessEnv, extraNodeArgs: readonly string[] = []): { args: string[]; env: NodeJS.ProcessEnv } {
+export function workerSpawnOptions(
+  env: NodeJS.ProcessEnv,
+  extraNodeArgs: readonly string[] = [],
+): { args: string[]; env: NodeJS.ProcessEnv } {
   return {
     args: [...WORKER_NODE_FLAGS, ...extraNodeArgs, '--import', 'tsx', 'apps/worker/src/main.ts'],
     env: { ...WORKER_ENV, ...env },

@@ -1,2 +1,3 @@
-// Moved to @bk/local-services (the quick start uses them too); kept so test code can import by path.
-export * from '../../local-services/src/redis.ts';
+// Lives in @bk/local-services (the quick start uses it too); kept because test/global-setup.ts
+// and bench/ import this file by path.
+export * from '@bk/local-services/redis';
