@@ -182,7 +182,7 @@ describe('PostgreSQL point-in-time recovery (WAL streaming, base backups, restor
     const mine = ro.items.find((i) => i.source === 'pg-pitr');
     expect(mine?.rpo.basis).toBe('wal');
     expect(mine?.rpo.measuredMinutes).not.toBeNull();
-    expect(mine?.rpo.measuredMinutes!).toBeLessThan(1);
+    expect(mine!.rpo.measuredMinutes!).toBeLessThan(1);
     expect(mine?.rto.samples).toBeGreaterThanOrEqual(3);
   }, 240_000);
 

@@ -143,6 +143,10 @@ export function walErrorFrom(err: unknown, ctx: WalErrorContext): Error {
       cause: err,
     });
   }
+  // An established connection that drops (the socket closes before, or instead of, the
+  // server's FATAL message) is a lost connection, not an unreachable server.
+  if (/Connection terminated|ECONNRESET|socket hang up|EPIPE/i.test((err as Error | null)?.message ?? ''))
+    return new WalStreamError('CONNECTION_LOST', `the connection to ${where} was lost (${(err as Error).message})`, { cause: err });
   const mapped = pgErrorToDomain(err, ctx);
   if (mapped !== err) return mapped;
   if (err instanceof Error && /Connection terminated|ECONNRESET|EPIPE|socket/i.test(err.message)) {

@@ -13,6 +13,7 @@
  * (pg_current_wal_flush_lsn with the server's clock) for {@link WalSink.covered}.
  */
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { closeClient, connect } from '../connection.ts';
 import { hostPort, parseTarget, type PgTarget } from '../target.ts';
@@ -328,10 +329,14 @@ class WalStream {
     return copy.timelineEnd;
   }
 
-  /** Every `ms`: a partial put of the current segment (if it has new bytes), then a flush probe. */
+  /**
+   * Every `ms`: a flush probe, then a partial put of the current segment (if it has new
+   * bytes). The probe comes first, and the put waits (briefly) until the stream has received
+   * the probed position, so that the put covers the probe just taken: under a steady write
+   * load a probe taken after the put is already past it, and the covered moment would trail
+   * the server by two intervals instead of one.
+   */
   private async tick(probe: pg.Client): Promise<void> {
-    const assembler = this.assembler;
-    if (assembler !== undefined) this.queue.requestPartial(() => this.partialOf(assembler));
     const row = await this.probeFlush(probe);
     if (row === undefined || row.in_recovery || row.lsn === null) {
       throw new WalStreamError(
@@ -339,7 +344,14 @@ class WalStream {
         `${this.ctx.hostPort} is in recovery (a standby): WAL is streamed from primaries only`,
       );
     }
-    this.coverage.add({ lsn: parseLsn(row.lsn), serverTime: new Date(Number(row.ms)) });
+    const lsn = parseLsn(row.lsn);
+    this.coverage.add({ lsn, serverTime: new Date(Number(row.ms)) });
+    // The walsender normally trails the flush position by milliseconds; a slow stream only
+    // delays coverage to the next tick.
+    const until = Date.now() + Math.min(1000, this.opts.partialUploadMs / 4);
+    while (!this.halted && (this.assembler?.received ?? lsn) < lsn && Date.now() < until) await sleep(10);
+    const assembler = this.assembler;
+    if (assembler !== undefined) this.queue.requestPartial(() => this.partialOf(assembler));
     this.advanceCoverage();
   }
 
