@@ -92,6 +92,13 @@ export async function listWalSegments(db: Db, source: string): Promise<WalSegmen
   return r.rows.map((x) => toSegment(x as Row));
 }
 
+/** The end of the stored WAL of a source (any timeline), or undefined when none is stored. */
+export async function walStoredEnd(db: Db, source: string): Promise<bigint | undefined> {
+  const r = await db.query<{ end: string | null }>(`SELECT max(end_lsn)::text AS end FROM wal_segments WHERE source = $1`, [source]);
+  const end = r.rows[0]?.end;
+  return end === null || end === undefined ? undefined : BigInt(end);
+}
+
 /**
  * The segment holding `lsn` (the server's flush position at `at`, stored already) gets
  * `coveredAt = at` when that is later than what it had: every transaction committed before

@@ -1,6 +1,7 @@
 import {
   type BackupRecord,
   type WalSegmentRecord,
+  type WalStreamRecord,
   getWalStream,
   listBackups,
   listWalEvents,
@@ -92,69 +93,88 @@ function bySegNo(segments: readonly WalSegmentRecord[]): Map<bigint, WalSegmentR
  * hole, and the newest moment that is covered by then (every transaction committed before it
  * is in WAL up to that segment). A partial segment ends the walk unless a later timeline
  * holds the same number (a timeline switch leaves the old timeline's last segment partial).
+ * Where the walk reaches the archive's newest segment, the streamer's own coverage counts.
  */
-function walkFrom(base: BasePoint, segs: Map<bigint, WalSegmentRecord[]>, newest: bigint | undefined) {
+function reachOf(base: BasePoint, a: Archive): { last: bigint | undefined; to: Date } {
   const size = base.physical.walSegmentSize;
   let n = segNoOf(parseLsn(base.physical.stopLsn), size);
-  let coveredAt: Date | undefined;
+  let to = base.consistentAt;
   let last: bigint | undefined;
   for (;;) {
-    const here = segs.get(n);
+    const here = a.segs.get(n);
     if (!here) break;
     last = n;
-    for (const s of here) if (s.coveredAt && (!coveredAt || s.coveredAt > coveredAt)) coveredAt = s.coveredAt;
+    for (const s of here) if (s.coveredAt && s.coveredAt > to) to = s.coveredAt;
     const complete = here.some((s) => !s.partial);
     const switched = here.length > 1;
     if (!complete && !switched) break;
     n += 1n;
   }
-  return { last, coveredAt, reachesNewest: last !== undefined && newest !== undefined && last === newest };
+  const streamed = a.stream?.coveredAt;
+  if (last !== undefined && last === a.newest && streamed && streamed > to) to = streamed;
+  return { last, to };
 }
 
-export async function recoveryWindowOf(platform: Deps, source: string): Promise<RecoveryWindowReport> {
-  const [bases, segments, stream, gapEvents] = await Promise.all([
+/** What recovery windows are computed from: one read of the catalog. */
+interface Archive {
+  bases: BasePoint[];
+  segs: Map<bigint, WalSegmentRecord[]>;
+  newest: bigint | undefined;
+  stream: WalStreamRecord | undefined;
+}
+
+async function loadArchive(platform: Pick<Platform, 'db'>, source: string): Promise<Archive> {
+  const [bases, segments, stream] = await Promise.all([
     basePoints(platform, source),
     listWalSegments(platform.db, source),
     getWalStream(platform.db, source),
-    listWalEvents(platform.db, source, 'gap'),
   ]);
-  const segs = bySegNo(segments);
   const newest = segments.reduce<bigint | undefined>((a, s) => (a === undefined || s.segNo > a ? s.segNo : a), undefined);
-  const raw: RecoveryWindow[] = [];
-  for (const base of bases) {
-    const walk = walkFrom(base, segs, newest);
-    let to = base.consistentAt;
-    if (walk.coveredAt && walk.coveredAt > to) to = walk.coveredAt;
-    if (walk.reachesNewest && stream?.coveredAt && stream.coveredAt > to) to = stream.coveredAt;
-    raw.push({ from: base.consistentAt.toISOString(), to: to.toISOString(), timeline: base.physical.timeline });
-  }
-  // Windows of successive base backups overlap when the WAL between them is whole.
+  return { bases, segs: bySegNo(segments), newest, stream };
+}
+
+/** The restorable windows: one per base backup, merged where the WAL between them is whole. */
+function windowsOf(a: Archive): RecoveryWindow[] {
+  const raw = a.bases.map((base) => ({
+    from: base.consistentAt.toISOString(),
+    to: reachOf(base, a).to.toISOString(),
+    timeline: base.physical.timeline,
+  }));
   const windows: RecoveryWindow[] = [];
-  for (const w of raw.sort((a, b) => a.from.localeCompare(b.from))) {
+  for (const w of raw.sort((x, y) => x.from.localeCompare(y.from))) {
     const prev = windows.at(-1);
     if (prev && w.from <= prev.to) {
       if (w.to > prev.to) prev.to = w.to;
       prev.timeline = w.timeline;
     } else windows.push({ ...w });
   }
+  return windows;
+}
+
+function streamingOf(stream: WalStreamRecord | undefined, now = Date.now()): StreamingStatus {
+  return {
+    state: stream?.state ?? 'never-started',
+    lagSeconds: stream?.coveredAt ? Math.max(0, Math.round((now - stream.coveredAt.getTime()) / 100) / 10) : null,
+    coveredAt: stream?.coveredAt?.toISOString() ?? null,
+    holder: stream?.holder ?? null,
+    slot: stream?.slot ?? null,
+    lastError: stream?.lastError ?? null,
+    updatedAt: stream?.updatedAt.toISOString() ?? null,
+  };
+}
+
+export async function recoveryWindowOf(platform: Deps, source: string): Promise<RecoveryWindowReport> {
+  const [archive, gapEvents] = await Promise.all([loadArchive(platform, source), listWalEvents(platform.db, source, 'gap')]);
+  const windows = windowsOf(archive);
   const gaps: WindowGap[] = [];
   for (let i = 1; i < windows.length; i++)
     gaps.push({ from: windows[i - 1]!.to, to: windows[i]!.from, reason: 'WAL between these moments is not stored' });
   for (const e of gapEvents) gaps.push({ from: e.at.toISOString(), to: e.at.toISOString(), reason: e.message });
-  const now = Date.now();
   return {
     windows,
     gaps,
-    streaming: {
-      state: stream?.state ?? 'never-started',
-      lagSeconds: stream?.coveredAt ? Math.max(0, Math.round((now - stream.coveredAt.getTime()) / 100) / 10) : null,
-      coveredAt: stream?.coveredAt?.toISOString() ?? null,
-      holder: stream?.holder ?? null,
-      slot: stream?.slot ?? null,
-      lastError: stream?.lastError ?? null,
-      updatedAt: stream?.updatedAt.toISOString() ?? null,
-    },
-    baseBackups: bases.map((b) => ({
+    streaming: streamingOf(archive.stream),
+    baseBackups: archive.bases.map((b) => ({
       id: b.backup.id,
       consistentAt: b.physical.consistentAt,
       timeline: b.physical.timeline,
@@ -180,37 +200,17 @@ export interface PointInTimePlan {
  * covered past the moment. `400 time_not_covered` (naming the windows) otherwise.
  */
 export async function planWalRecovery(platform: Deps, source: string, targetTime: Date): Promise<PointInTimePlan> {
-  const report = await recoveryWindowOf(platform, source);
+  const [archive, histories] = await Promise.all([loadArchive(platform, source), listWalHistories(platform.db, source)]);
   const t = targetTime.toISOString();
-  const inside = report.windows.some((w) => w.from <= t && t <= w.to);
-  if (!inside) {
-    const covered = report.windows.length
-      ? report.windows.map((w) => `${w.from} .. ${w.to} (timeline ${w.timeline})`).join(', ')
-      : 'none yet (take a base backup: POST /v1/backups { source, type: "base" })';
-    throw new BadRequestError(`${t} is not in the recovery window of source ${source}; restorable: ${covered}`, 'time_not_covered', {
-      windows: report.windows,
-    });
-  }
-  const [bases, segments, histories] = await Promise.all([
-    basePoints(platform, source),
-    listWalSegments(platform.db, source),
-    listWalHistories(platform.db, source),
-  ]);
-  const segs = bySegNo(segments);
-  const newest = segments.reduce<bigint | undefined>((a, s) => (a === undefined || s.segNo > a ? s.segNo : a), undefined);
-  const stream = await getWalStream(platform.db, source);
   // Newest first: the less WAL to replay, the faster.
-  for (const base of [...bases].reverse()) {
+  for (const base of [...archive.bases].reverse()) {
     if (base.consistentAt > targetTime) continue;
-    const walk = walkFrom(base, segs, newest);
-    const reach =
-      walk.reachesNewest && stream?.coveredAt && (!walk.coveredAt || stream.coveredAt > walk.coveredAt) ? stream.coveredAt : walk.coveredAt;
-    if (targetTime > base.consistentAt && (!reach || reach < targetTime)) continue;
-    const size = base.physical.walSegmentSize;
-    const first = segNoOf(parseLsn(base.physical.startLsn), size);
+    const reach = reachOf(base, archive);
+    if (reach.to < targetTime) continue;
+    const first = segNoOf(parseLsn(base.physical.startLsn), base.physical.walSegmentSize);
     const picked: WalSegmentRecord[] = [];
-    for (let n = first; walk.last !== undefined && n <= walk.last; n++) {
-      const here = segs.get(n) ?? [];
+    for (let n = first; reach.last !== undefined && n <= reach.last; n++) {
+      const here = archive.segs.get(n) ?? [];
       picked.push(...here);
       // The first segment whose coverage passed the moment holds the first commit after it
       // (or later WAL): recovery stops inside it.
@@ -218,7 +218,13 @@ export async function planWalRecovery(platform: Deps, source: string, targetTime
     }
     return { base: base.backup, physical: base.physical, targetTime, segments: picked, histories };
   }
-  throw new BadRequestError(`no base backup of source ${source} reaches ${t}`, 'time_not_covered', { windows: report.windows });
+  const windows = windowsOf(archive);
+  const covered = windows.length
+    ? windows.map((w) => `${w.from} .. ${w.to} (timeline ${w.timeline})`).join(', ')
+    : 'none yet (take a base backup: POST /v1/backups { source, type: "base" })';
+  throw new BadRequestError(`${t} is not in the recovery window of source ${source}; restorable: ${covered}`, 'time_not_covered', {
+    windows,
+  });
 }
 
 /** What the operator must know about a source's point-in-time recovery set-up. */
@@ -244,6 +250,8 @@ export async function pitrStatusOf(
   name: string,
   source: SourceConfig,
   signal?: AbortSignal,
+  /** `checkSettings: false`: skip the settings check (metrics scrapes, which only need the slot's figure). */
+  opts: { checkSettings?: boolean } = {},
 ): Promise<PitrStatus | undefined> {
   if (source.kind !== 'postgres' || !source.pitr?.enabled) return undefined;
   let problems: string[] = [];
@@ -251,13 +259,15 @@ export async function pitrStatusOf(
   let retained: number | null = null;
   const slot = pitrSlotOf(name, source);
   try {
-    const settings = await readWalSettings(source.url, signal);
-    problems = pitrProblems(settings);
-    notes = pitrNotes(settings);
+    if (opts.checkSettings !== false) {
+      const settings = await readWalSettings(source.url, signal);
+      problems = pitrProblems(settings);
+      notes = pitrNotes(settings);
+    }
     retained = (await slotRetainedBytes(source.url, slot, signal)) ?? null;
   } catch (e) {
     problems = [`cannot read the server's settings: ${errorMessage(e)}`];
   }
-  const { streaming } = await recoveryWindowOf(platform, name);
+  const streaming = streamingOf(await getWalStream(platform.db, name));
   return { enabled: true, slot, problems, notes, streaming, slotRetainedBytes: retained };
 }

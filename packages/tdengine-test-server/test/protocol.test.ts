@@ -1,6 +1,6 @@
 /**
  * The REST protocol of the TDengine REST test server against the contract
- * (/work/shared/tdengine-rest.md §1): documented examples byte for byte, headers,
+ * (../shared/tdengine-rest.md §1, beside the checkout): documented examples byte for byte, headers,
  * auth, URL parameters, routes, errors and their HTTP statuses, gzip.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';

@@ -81,7 +81,7 @@ export function metricsRoutes(platform: Platform, auth: Authenticator): FastifyP
       for (const x of bytes.rows) storedBytes.set({ source: x.source }, Number(x.b));
       for (const x of lastRestore.rows) restoreDuration.set({ source: x.source }, Number(x.d));
       for (const name of platform.sources.names()) {
-        const status = await pitrStatusOf(platform, name, platform.sources.forRequest(name));
+        const status = await pitrStatusOf(platform, name, platform.sources.forRequest(name), undefined, { checkSettings: false });
         if (!status) continue;
         walGaps.set({ source: name }, 0);
         walStreaming.set({ source: name }, status.streaming.state === 'streaming' ? 1 : 0);

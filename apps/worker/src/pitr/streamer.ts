@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { insertWalEvent, listWalSegments, updateWalStream } from '@bk/catalog';
+import { insertWalEvent, updateWalStream, walStoredEnd } from '@bk/catalog';
 import { type SourceConfig, errorMessage, pitrSlotOf, resolveCompression } from '@bk/core';
 import { type Platform, emitEvent } from '@bk/platform';
 import { dropPhysicalSlot, ensurePhysicalSlot, formatLsn, pitrNotes, pitrProblems, readWalSettings, streamWal } from '@bk/postgres';
@@ -134,8 +134,7 @@ async function checkForGap(platform: Platform, name: string, source: { url: stri
     await dropPhysicalSlot(source.url, slot, signal);
     s = await ensurePhysicalSlot(source.url, slot, signal);
   }
-  const segments = await listWalSegments(platform.db, name);
-  const storedEnd = segments.reduce<bigint | undefined>((a, x) => (a === undefined || x.endLsn > a ? x.endLsn : a), undefined);
+  const storedEnd = await walStoredEnd(platform.db, name);
   if (s.created)
     await insertWalEvent(platform.db, {
       source: name,

@@ -67,6 +67,8 @@ export interface RecoveredCluster {
 }
 
 const LOG_LIMIT = 64 * 1024;
+/** The port only names the socket file in the cluster's own directory (no TCP): any number works. */
+const SOCKET_PORT = 5432;
 
 /** `<binRoot>/<major>/bin/postgres` must exist: recovery needs the exact major that wrote the WAL. */
 export async function recoveryBinDir(major: number, binRoot = '/usr/lib/postgresql'): Promise<string> {
@@ -113,8 +115,7 @@ export async function recoverCluster(opts: RecoveryOptions): Promise<RecoveredCl
   await writeOwned(join(opts.dir, 'pg_ident.conf'), '', owner);
   if (owner) await chown(opts.walDir, owner.uid, owner.gid);
 
-  // The port only names the socket file in our own directory (no TCP): any number works.
-  const port = 5432;
+  const port = SOCKET_PORT;
   const base: Record<string, string> = {
     port: String(port),
     listen_addresses: '',
@@ -212,15 +213,14 @@ async function waitRecovered(server: Server, opts: RecoveryOptions): Promise<'re
   void server.exited.then(() => {
     exited = true;
   });
-  const port = /(?:^|\s)port=(\d+)/.exec(server.child.spawnargs.join(' '))?.[1];
   while (Date.now() < deadline) {
     if (opts.signal?.aborted) {
       await stopServer(server.child);
       throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('recovery aborted');
     }
     if (exited) return /recovery ended before configured recovery target was reached/.test(server.log()) ? 'target-not-reached' : 'exited';
-    if (/database system is ready to accept connections/.test(server.log()) && port) {
-      if (await promoted(opts.dir, Number(port))) return 'ready';
+    if (/database system is ready to accept connections/.test(server.log())) {
+      if (await promoted(opts.dir, SOCKET_PORT)) return 'ready';
     }
     await sleep(250);
   }
